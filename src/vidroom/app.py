@@ -1,0 +1,100 @@
+"""The composition root: builds the application from settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from vidroom import __version__, errors
+from vidroom.access_log import AccessLog
+from vidroom.api.daily.errors import error_response as daily_error
+from vidroom.api.daily.errors import vidroom_error_response as daily_vidroom_error
+from vidroom.api.daily.routes import router as daily_router
+from vidroom.api.deps import STATUS_BY_KIND, describe_validation
+from vidroom.db.engine import create_engine, create_sessionmaker
+from vidroom.db.migrate import upgrade
+from vidroom.db.uow import Database
+from vidroom.settings import Settings
+from vidroom.state import AppState
+from vidroom.web.routes import router as web_router
+
+WEB_DIR = Path(__file__).parent / "web"
+
+
+async def build_state(settings: Settings, *, migrate: bool = True) -> AppState:
+    settings.ensure_secret_key()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.effective_database_url)
+    if migrate:
+        await upgrade(engine)
+    return AppState(settings=settings, engine=engine, db=Database(create_sessionmaker(engine)))
+
+
+def _is_team_api(request: Request) -> bool:
+    return request.url.path.startswith("/domains")
+
+
+def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
+    """The ASGI app. With ``state`` given (tests), the lifespan does not build or dispose it."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if state is not None:
+            app.state.vidroom = state
+            yield
+            return
+        built = await build_state(settings)
+        app.state.vidroom = built
+        try:
+            yield
+        finally:
+            await built.engine.dispose()
+
+    app = FastAPI(
+        title="vidroom",
+        version=__version__,
+        description=(
+            "Self-hosted video meetings. The team API (`/domains/...`) takes "
+            "`Authorization: Bearer <developer token>`."
+        ),
+        lifespan=lifespan,
+    )
+    if state is not None:
+        app.state.vidroom = state
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = exc.detail if isinstance(exc.detail, str) else "error"
+        if _is_team_api(request):
+            return daily_error(exc.status_code, message, "http_error")
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        message = describe_validation(list(exc.errors()))
+        if _is_team_api(request):
+            return daily_error(400, message, "invalid")
+        return JSONResponse({"error": message}, status_code=400)
+
+    @app.exception_handler(errors.VidroomError)
+    async def vidroom_error(request: Request, exc: errors.VidroomError) -> Response:
+        if _is_team_api(request):
+            return daily_vidroom_error(exc)
+        return JSONResponse({"error": exc.message}, status_code=STATUS_BY_KIND.get(exc.kind, 400))
+
+    @app.get("/health", tags=["ops"], summary="Liveness")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(daily_router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.include_router(web_router)
+    app.add_middleware(AccessLog)
+    return app

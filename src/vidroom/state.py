@@ -1,0 +1,17 @@
+"""What the running application holds: built once at start, passed to every edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from vidroom.db.uow import Database
+from vidroom.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    db: Database
