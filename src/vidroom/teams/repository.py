@@ -36,7 +36,7 @@ async def members(session: AsyncSession, team_id: str) -> Sequence[tuple[Members
         .where(Membership.team_id == team_id)
         .order_by(Membership.created_at, User.email)
     )
-    return [(m, u) for m, u in result.tuples().all()]
+    return [(m, u) for m, u in result.all()]
 
 
 async def count_owners(session: AsyncSession, team_id: str) -> int:
@@ -55,7 +55,7 @@ async def teams_of(session: AsyncSession, user_id: str) -> Sequence[tuple[Team, 
         .where(Membership.user_id == user_id)
         .order_by(Team.name_key)
     )
-    return [(t, m) for t, m in result.tuples().all()]
+    return [(t, m) for t, m in result.all()]
 
 
 async def api_key_by_hash(session: AsyncSession, digest: str) -> ApiKey | None:

@@ -1,0 +1,230 @@
+"""Shared fixtures: real databases (SQLite, and PostgreSQL when configured), the app, clients,
+and a real running server.
+
+PostgreSQL: set VIDROOM_TEST_POSTGRES_URL (``.ci/run`` does) to run every database test on it as
+well. VIDROOM_TEST_REQUIRE_ALL=1 (set by CI) turns "not available here" skips into failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from vidroom.accounts import service as accounts
+from vidroom.app import build_state, create_app
+from vidroom.db.engine import create_engine
+from vidroom.db.migrate import upgrade
+from vidroom.db.models import Base
+from vidroom.settings import Settings
+from vidroom.state import AppState
+
+POSTGRES_URL = os.environ.get("VIDROOM_TEST_POSTGRES_URL", "")
+REQUIRE_ALL = os.environ.get("VIDROOM_TEST_REQUIRE_ALL", "") == "1"
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+def unavailable(reason: str) -> None:
+    """Skip a test whose real dependency is missing here; in CI that is a failure."""
+    if REQUIRE_ALL:
+        pytest.fail(f"required test dependency missing: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "vidroom.db"
+
+    async def migrate() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(migrate())
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test PostgreSQL database, migrated once per session."""
+    if not POSTGRES_URL:
+        unavailable("VIDROOM_TEST_POSTGRES_URL is not set")
+
+    async def migrate() -> None:
+        engine = create_engine(POSTGRES_URL)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(migrate())
+    return POSTGRES_URL
+
+
+async def _truncate(url: str) -> None:
+    engine = create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {names} CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "vidroom.db"
+        shutil.copy(template, target)
+        return f"sqlite+aiosqlite:///{target}"
+    url: str = request.getfixturevalue("postgres_url")
+    asyncio.run(_truncate(url))
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        env="test",
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        public_url="http://testserver",
+        secret_key=SECRET,
+    )
+
+
+@pytest.fixture
+async def state(settings: Settings) -> AsyncIterator[AppState]:
+    built = await build_state(settings, migrate=False)
+    try:
+        yield built
+    finally:
+        await built.engine.dispose()
+
+
+@pytest.fixture
+async def client(settings: Settings, state: AppState) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, state)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+async def new_token(state: AppState, email: str) -> str:
+    """A developer token for ``email`` (the account is created if needed)."""
+    async with state.db.uow() as uow:
+        user = await accounts.get_or_create_user(uow.session, email)
+        _, token = await accounts.create_developer_token(uow.session, user)
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# --- a real server in a subprocess -------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveServer:
+    """``vidroom serve`` in a child process on a loopback port."""
+
+    env: dict[str, str]
+    port: int
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "vidroom", "serve"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start in time")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers run."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def cli(self, *args: str) -> str:
+        """Run a ``vidroom`` CLI command against this server's configuration; its stdout."""
+        done = subprocess.run(
+            [sys.executable, "-m", "vidroom", *args],
+            env=self.env,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        return done.stdout.decode()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "VIDROOM_ENV": "test",
+        "VIDROOM_DATA_DIR": str(tmp_path / "live-data"),
+        "VIDROOM_DATABASE_URL": database_url,
+        "VIDROOM_HOST": "127.0.0.1",
+        "VIDROOM_PORT": str(port),
+        "VIDROOM_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "VIDROOM_SECRET_KEY": SECRET,
+        "VIDROOM_LOG_LEVEL": "warning",
+    }
+    server = LiveServer(env=env, port=port, log_path=tmp_path / "server.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_database_fixture_is_real(database_url: str) -> None:
+    """Guard: the parametrised backends are what they claim to be."""
+    assert database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://"))
