@@ -17,10 +17,15 @@ from vidroom.access_log import AccessLog
 from vidroom.api.daily.errors import error_response as daily_error
 from vidroom.api.daily.errors import vidroom_error_response as daily_vidroom_error
 from vidroom.api.daily.routes import router as daily_router
-from vidroom.api.deps import STATUS_BY_KIND, describe_validation
+from vidroom.api.deps import describe_validation
+from vidroom.api.eyeson.errors import EYESON_STATUS
+from vidroom.api.eyeson.rooms import router as eyeson_rooms_router
 from vidroom.db.engine import create_engine, create_sessionmaker
 from vidroom.db.migrate import upgrade
 from vidroom.db.uow import Database
+from vidroom.events.bus import MemoryBus
+from vidroom.events.hub import EventHub
+from vidroom.meetings.supervisor import MeetingSupervisor
 from vidroom.settings import Settings
 from vidroom.state import AppState
 from vidroom.web.routes import router as web_router
@@ -34,7 +39,17 @@ async def build_state(settings: Settings, *, migrate: bool = True) -> AppState:
     engine = create_engine(settings.effective_database_url)
     if migrate:
         await upgrade(engine)
-    return AppState(settings=settings, engine=engine, db=Database(create_sessionmaker(engine)))
+    bus = MemoryBus()
+    events = EventHub(bus)
+    db = Database(create_sessionmaker(engine), events)
+    supervisor = MeetingSupervisor(
+        db,
+        grace_seconds=settings.meeting_grace_seconds,
+        presence_seconds=settings.presence_seconds,
+    )
+    return AppState(
+        settings=settings, engine=engine, db=db, bus=bus, events=events, supervisor=supervisor
+    )
 
 
 def _is_team_api(request: Request) -> bool:
@@ -52,9 +67,11 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
             return
         built = await build_state(settings)
         app.state.vidroom = built
+        built.supervisor.start()
         try:
             yield
         finally:
+            await built.supervisor.stop()
             await built.engine.dispose()
 
     app = FastAPI(
@@ -87,13 +104,14 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     async def vidroom_error(request: Request, exc: errors.VidroomError) -> Response:
         if _is_team_api(request):
             return daily_vidroom_error(exc)
-        return JSONResponse({"error": exc.message}, status_code=STATUS_BY_KIND.get(exc.kind, 400))
+        return JSONResponse({"error": exc.message}, status_code=EYESON_STATUS.get(exc.kind, 400))
 
     @app.get("/health", tags=["ops"], summary="Liveness")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     app.include_router(daily_router)
+    app.include_router(eyeson_rooms_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(web_router)
     app.add_middleware(AccessLog)

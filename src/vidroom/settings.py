@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
     log_level: str = "info"
+    meeting_grace_seconds: float = Field(default=60.0, ge=0)
+    presence_seconds: float = Field(default=45.0, gt=0)
+    webhooks_allow_private: bool = False
 
     @field_validator("cors_origins", mode="before")
     @classmethod

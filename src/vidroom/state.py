@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from vidroom.db.uow import Database
+from vidroom.events.bus import MemoryBus
+from vidroom.events.hub import EventHub
+from vidroom.meetings.supervisor import MeetingSupervisor
 from vidroom.settings import Settings
 
 
@@ -15,3 +18,6 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     db: Database
+    bus: MemoryBus
+    events: EventHub
+    supervisor: MeetingSupervisor

@@ -2,19 +2,28 @@
 
 from vidroom.accounts.models import DeveloperToken, User, WebSession
 from vidroom.db.base import Base
-from vidroom.meetings.models import Meeting, MeetingAttendance
+from vidroom.events.models import OutboxEvent
+from vidroom.files.models import MeetingFile
+from vidroom.meetings.models import AccessKey, Meeting, MeetingAttendance, Participant
 from vidroom.rooms.models import Room
 from vidroom.teams.models import ApiKey, Membership, Team
+from vidroom.webhooks.models import Webhook, WebhookDelivery
 
 __all__ = [
+    "AccessKey",
     "ApiKey",
     "Base",
     "DeveloperToken",
     "Meeting",
     "MeetingAttendance",
+    "MeetingFile",
+    "OutboxEvent",
+    "Participant",
     "Membership",
     "Room",
     "Team",
     "User",
     "WebSession",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -9,8 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+if TYPE_CHECKING:
+    from vidroom.events.catalogue import Event
+    from vidroom.events.hub import EventHub
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +23,11 @@ AfterCommit = Callable[[], Awaitable[None]]
 
 
 class UnitOfWork:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], events: EventHub | None = None
+    ) -> None:
         self._sessionmaker = sessionmaker
+        self._events = events
         self._session: AsyncSession | None = None
         self._after_commit: list[AfterCommit] = []
 
@@ -32,6 +40,19 @@ class UnitOfWork:
     def after_commit(self, hook: AfterCommit) -> None:
         """Run ``hook`` once the transaction has committed (e.g. publish events)."""
         self._after_commit.append(hook)
+
+    async def emit(self, event: Event) -> None:
+        """Record ``event`` in this transaction (outbox, webhook deliveries); publish it on the
+        bus once the transaction has committed."""
+        if self._events is None:
+            raise RuntimeError("this unit of work has no event hub")
+        hub = self._events
+        await hub.record(self.session, event)
+
+        async def publish() -> None:
+            await hub.publish(event)
+
+        self.after_commit(publish)
 
     async def __aenter__(self) -> UnitOfWork:
         self._session = self._sessionmaker()
@@ -64,8 +85,11 @@ class UnitOfWork:
 class Database:
     """The engine's session factory, handing out units of work."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], events: EventHub | None = None
+    ) -> None:
         self.sessionmaker = sessionmaker
+        self.events = events
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessionmaker)
+        return UnitOfWork(self.sessionmaker, self.events)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vidroom.meetings.models import Meeting, MeetingAttendance
+from vidroom.kit.clock import as_utc
+from vidroom.meetings.models import AccessKey, Meeting, MeetingAttendance, Participant
 
 
 async def meetings_between(
@@ -64,3 +65,72 @@ async def open_attendances(session: AsyncSession, meeting_id: str) -> Sequence[M
         )
     )
     return result.scalars().all()
+
+
+# --- the meeting API ---------------------------------------------------------------------------
+
+
+async def running_meeting(session: AsyncSession, team_id: str, room_key: str) -> Meeting | None:
+    result = await session.execute(
+        select(Meeting).where(
+            Meeting.team_id == team_id, Meeting.room_key == room_key, Meeting.ended_at.is_(None)
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def running_meetings(session: AsyncSession, team_id: str | None = None) -> Sequence[Meeting]:
+    query = select(Meeting).where(Meeting.ended_at.is_(None))
+    if team_id is not None:
+        query = query.where(Meeting.team_id == team_id)
+    result = await session.execute(query.order_by(Meeting.started_at, Meeting.id))
+    return result.scalars().all()
+
+
+async def meeting_by_guest_token(session: AsyncSession, guest_token: str) -> Meeting | None:
+    result = await session.execute(select(Meeting).where(Meeting.guest_token == guest_token))
+    return result.scalar_one_or_none()
+
+
+async def access_key(session: AsyncSession, digest: str) -> AccessKey | None:
+    return await session.get(AccessKey, digest)
+
+
+async def participant_by_user_id(
+    session: AsyncSession, meeting_id: str, user_id: str
+) -> Participant | None:
+    result = await session.execute(
+        select(Participant).where(
+            Participant.meeting_id == meeting_id, Participant.user_id == user_id
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def participant_by_client_id(
+    session: AsyncSession, meeting_id: str, client_id: str
+) -> Participant | None:
+    result = await session.execute(
+        select(Participant).where(
+            Participant.meeting_id == meeting_id, Participant.client_id == client_id
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def participants_of(
+    session: AsyncSession, meeting_id: str, online: bool | None = None
+) -> Sequence[Participant]:
+    query = select(Participant).where(Participant.meeting_id == meeting_id)
+    if online is not None:
+        query = query.where(Participant.online.is_(online))
+    result = await session.execute(query.order_by(Participant.joined_at, Participant.id))
+    return result.scalars().all()
+
+
+async def last_seen(session: AsyncSession, meeting_id: str) -> datetime | None:
+    result = await session.execute(
+        select(func.max(Participant.last_seen_at)).where(Participant.meeting_id == meeting_id)
+    )
+    value = result.scalar_one_or_none()
+    return as_utc(value) if isinstance(value, datetime) else None

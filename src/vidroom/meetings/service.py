@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vidroom import errors
 from vidroom.kit.clock import utc_now
+from vidroom.kit.secrets import new_id
 from vidroom.meetings import repository
 from vidroom.meetings.models import Meeting, MeetingAttendance
 
@@ -38,9 +39,21 @@ class MeetingSession:
 
 
 async def start(
-    session: AsyncSession, *, team_id: str, room_id: str | None, room_name: str
+    session: AsyncSession,
+    *,
+    team_id: str,
+    room_id: str | None,
+    room_name: str,
+    room_key: str | None = None,
 ) -> Meeting:
-    meeting = Meeting(team_id=team_id, room_id=room_id, room_name=room_name, started_at=utc_now())
+    """A meeting record (the meeting API starts meetings through ``live.start_or_join``)."""
+    meeting = Meeting(
+        team_id=team_id,
+        room_id=room_id,
+        room_name=room_name,
+        room_key=room_key or new_id(),
+        started_at=utc_now(),
+    )
     session.add(meeting)
     await session.flush()
     return meeting

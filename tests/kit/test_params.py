@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vidroom.api.eyeson.params import (
+from vidroom.kit.params import (
     MAX_DEPTH,
     MAX_KEYS,
     ParamError,

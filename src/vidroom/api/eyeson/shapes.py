@@ -1,0 +1,126 @@
+"""The meeting API's JSON shapes (spec §2), built from domain rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vidroom.kit.clock import iso_z
+from vidroom.kit.signaling_token import issue
+from vidroom.meetings.models import Meeting, Participant
+from vidroom.meetings.options import merged
+from vidroom.settings import Settings
+
+
+def ws_base(base_url: str) -> str:
+    if base_url.startswith("https://"):
+        return "wss://" + base_url[len("https://") :]
+    return "ws://" + base_url[len("http://") :]
+
+
+def room_info(meeting: Meeting) -> dict[str, Any]:
+    """§2.10: a room as listed, and as embedded in other objects."""
+    return {
+        "id": meeting.room_key,
+        "name": meeting.room_name,
+        "ready": meeting.ready,
+        "started_at": iso_z(meeting.started_at),
+        "shutdown": meeting.ended_at is not None,
+        "guest_token": meeting.guest_token or "",
+    }
+
+
+def user_summary(participant: Participant) -> dict[str, Any]:
+    """§2.3."""
+    return {
+        "id": participant.user_id,
+        "name": participant.name,
+        "avatar": participant.avatar,
+        "guest": participant.guest,
+        "joined_at": iso_z(participant.joined_at),
+    }
+
+
+def participant_info(participant: Participant, meeting: Meeting) -> dict[str, Any]:
+    """§2.9: as in the users list and observer events."""
+    return {
+        "id": participant.user_id,
+        "room_id": meeting.room_key,
+        "name": participant.name,
+        "avatar": participant.avatar,
+        "guest": participant.guest,
+        "online": participant.online,
+    }
+
+
+def links(settings: Settings, meeting: Meeting, access_key: str) -> dict[str, str]:
+    base = settings.base_url
+    return {
+        "self": f"{base}/rooms/{access_key}",
+        "gui": f"{base}/join?{access_key}",
+        "guest_join": f"{base}/join?guest={meeting.guest_token or ''}",
+        "websocket": f"{base}/rt?access_key={access_key}",
+    }
+
+
+def signaling(settings: Settings, meeting: Meeting, participant: Participant) -> dict[str, Any]:
+    return {
+        "type": "sepp",
+        "options": {
+            "client_id": participant.client_id,
+            "conf_id": meeting.id,
+            "auth_token": issue(
+                settings.ensure_secret_key(), client_id=participant.client_id, conf_id=meeting.id
+            ),
+            "endpoint": f"{ws_base(settings.base_url)}/call",
+            "stun_servers": [],
+            "turn_servers": [],
+        },
+    }
+
+
+def room_response(
+    settings: Settings,
+    meeting: Meeting,
+    participant: Participant,
+    access_key: str,
+    team_name: str,
+) -> dict[str, Any]:
+    """§2.1: the full meeting object a participant sees."""
+    user_ready = meeting.ready
+    return {
+        "access_key": access_key,
+        "ready": meeting.ready and user_ready,
+        "locked": meeting.locked,
+        "room": room_info(meeting),
+        "team": {"name": team_name},
+        "user": {
+            "id": participant.user_id,
+            "room_id": meeting.room_key,
+            "name": participant.name,
+            "avatar": participant.avatar,
+            "guest": participant.guest,
+            "blocked": participant.blocked,
+            "ready": user_ready,
+        },
+        "links": links(settings, meeting, access_key),
+        "options": merged(meeting.options),
+        "presentation": None,
+        "broadcasts": [],
+        "recording": None,
+        "snapshots": [],
+        "playbacks": [],
+        "signaling": signaling(settings, meeting, participant),
+    }
+
+
+def observer_room(meeting: Meeting, participants: list[Participant]) -> dict[str, Any]:
+    """§5.6 ``room_update`` content for observers."""
+    return {
+        **room_info(meeting),
+        "options": merged(meeting.options),
+        "participants": [participant_info(p, meeting) for p in participants],
+        "playbacks": [],
+        "presentation": None,
+        "broadcasts": [],
+        "recording": None,
+    }

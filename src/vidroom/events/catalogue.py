@@ -1,0 +1,93 @@
+"""Every domain event, as a frozen model with a literal ``type``: the one source that feeds the
+realtime websocket, the webhooks and the meeting history.
+
+Payloads carry what the consumers need to render their own shapes (the meeting API's room,
+participant and message objects); the dialects decide the wire format.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from vidroom.kit.clock import utc_now
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    team_id: str
+    meeting_id: str
+    at: datetime = Field(default_factory=utc_now)
+
+
+class MeetingStarted(_Event):
+    type: Literal["meeting.started"] = "meeting.started"
+
+
+class MeetingReady(_Event):
+    type: Literal["meeting.ready"] = "meeting.ready"
+
+
+class MeetingEnded(_Event):
+    type: Literal["meeting.ended"] = "meeting.ended"
+    reason: Literal["empty", "api"] = "empty"
+
+
+class ParticipantChanged(_Event):
+    """A participant came online, went offline, joined or was kicked."""
+
+    type: Literal["participant.changed"] = "participant.changed"
+    participant_id: str
+    online: bool
+    kicked: bool = False
+
+
+class MessageSent(_Event):
+    """``POST /rooms/<ak>/messages``: shown in chat (``chat``) or for apps (``custom``)."""
+
+    type: Literal["message.sent"] = "message.sent"
+    kind: Literal["chat", "custom"]
+    content: str
+    client_id: str
+    user_id: str
+
+
+class OptionsChanged(_Event):
+    type: Literal["options.changed"] = "options.changed"
+    options: dict[str, Any]
+
+
+class MeetingLocked(_Event):
+    type: Literal["meeting.locked"] = "meeting.locked"
+
+
+class MuteAll(_Event):
+    """The ``stfu`` action: everyone but the sender mutes their microphone."""
+
+    type: Literal["meeting.mute_all"] = "meeting.mute_all"
+    participant_id: str
+
+
+Event = Annotated[
+    MeetingStarted
+    | MeetingReady
+    | MeetingEnded
+    | ParticipantChanged
+    | MessageSent
+    | OptionsChanged
+    | MeetingLocked
+    | MuteAll,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+# events that are not written to the outbox: nothing durable depends on them
+EPHEMERAL_TYPES = frozenset({"message.sent", "meeting.mute_all"})
+
+
+def load(data: dict[str, Any]) -> Event:
+    return EVENT_ADAPTER.validate_python(data)

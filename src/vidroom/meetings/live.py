@@ -1,0 +1,438 @@
+"""Use cases of running meetings (the meeting API's control plane): start or join, guests,
+access keys, presence, kick, lock, messages, ending."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vidroom import errors
+from vidroom.accounts import repository as accounts_repository
+from vidroom.db.uow import UnitOfWork
+from vidroom.events import catalogue as ev
+from vidroom.kit.clock import utc_now
+from vidroom.kit.secrets import new_id, random_token, same, token_hash
+from vidroom.meetings import repository
+from vidroom.meetings import service as history
+from vidroom.meetings.models import AccessKey, Meeting, Participant
+from vidroom.rooms import repository as rooms_repository
+from vidroom.teams.models import Team
+
+ACCESS_KEY_LENGTH = 24
+GUEST_TOKEN_LENGTH = 24
+MAX_NAME = 200
+MAX_ID = 128
+MAX_ROOM_KEY = 200
+MAX_MESSAGE = 10_000
+MAX_PARTICIPANTS = 100
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    name: str
+    user_id: str | None = None
+    avatar: str | None = None
+    account_id: str | None = None
+    custom_fields: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Joined:
+    meeting: Meeting
+    participant: Participant
+    access_key: str
+    started: bool
+
+
+def _clean_text(value: str | None, what: str, limit: int, *, required: bool = False) -> str | None:
+    if value is None or not value.strip():
+        if required:
+            raise errors.invalid("missing_parameter", f"{what} is required")
+        return None
+    value = value.strip()
+    if len(value) > limit:
+        raise errors.invalid("invalid_parameter", f"{what} has at most {limit} characters")
+    if _CONTROL.search(value):
+        raise errors.invalid("invalid_parameter", f"{what} contains control characters")
+    return value
+
+
+def _clean_avatar(value: str | None) -> str | None:
+    value = _clean_text(value, "user[avatar]", 2000)
+    if value is not None and not value.startswith(("https://", "http://")):
+        raise errors.invalid("invalid_parameter", "user[avatar] must be an http(s) URL")
+    return value
+
+
+def check_room_key(value: str | None) -> str | None:
+    value = _clean_text(value, "id", MAX_ROOM_KEY)
+    if value is not None and "/" in value:
+        raise errors.invalid("invalid_parameter", "id must not contain '/'")
+    return value
+
+
+async def _issue_access_key(session: AsyncSession, participant: Participant) -> str:
+    plaintext = random_token(ACCESS_KEY_LENGTH)
+    session.add(
+        AccessKey(
+            key_hash=token_hash(plaintext),
+            participant_id=participant.id,
+            meeting_id=participant.meeting_id,
+        )
+    )
+    await session.flush()
+    return plaintext
+
+
+async def _add_participant(
+    uow: UnitOfWork, meeting: Meeting, user: UserSpec, *, guest: bool
+) -> Participant:
+    session = uow.session
+    name = _clean_text(user.name, "user[name]" if not guest else "name", MAX_NAME, required=True)
+    custom_id = _clean_text(user.user_id, "user[id]" if not guest else "id", MAX_ID)
+    avatar = _clean_avatar(user.avatar)
+    if custom_id is not None:
+        existing = await repository.participant_by_user_id(session, meeting.id, custom_id)
+        if existing is not None:
+            return existing
+    if meeting.locked:
+        raise errors.VidroomError(
+            errors.ErrorKind.locked, "meeting_locked", "the meeting is locked"
+        )
+    if len(await repository.participants_of(session, meeting.id)) >= MAX_PARTICIPANTS:
+        raise errors.VidroomError(
+            errors.ErrorKind.unavailable, "meeting_full", "the meeting is full"
+        )
+    generated = new_id()
+    participant = Participant(
+        meeting_id=meeting.id,
+        user_id=custom_id or generated,
+        client_id=generated,
+        account_id=user.account_id,
+        name=name or "",
+        avatar=avatar,
+        guest=guest,
+        custom_fields={str(k): str(v) for k, v in (user.custom_fields or {}).items()},
+        joined_at=utc_now(),
+        last_seen_at=utc_now(),
+    )
+    session.add(participant)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        # the same custom user id joined concurrently: that is one participant
+        if custom_id is None:
+            raise
+        again = await repository.participant_by_user_id(session, meeting.id, custom_id)
+        if again is None:
+            raise
+        return again
+    return participant
+
+
+async def _start(
+    uow: UnitOfWork,
+    team: Team,
+    *,
+    room_key: str,
+    name: str | None,
+    options: dict[str, Any],
+    api_key_id: str | None,
+) -> Meeting | None:
+    """A new meeting, or None when a concurrent request started one first."""
+    session = uow.session
+    room = await rooms_repository.room_by_name(session, team.id, room_key)
+    meeting = Meeting(
+        team_id=team.id,
+        room_id=room.id if room is not None else None,
+        room_key=room_key,
+        room_name=name or (room.name if room is not None else room_key),
+        api_key_id=api_key_id,
+        guest_token=random_token(GUEST_TOKEN_LENGTH),
+        options=options,
+        started_at=utc_now(),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(meeting)
+            await session.flush()
+    except IntegrityError:
+        return None
+    await uow.emit(ev.MeetingStarted(team_id=team.id, meeting_id=meeting.id))
+    return meeting
+
+
+async def start_or_join(
+    uow: UnitOfWork,
+    team: Team,
+    *,
+    room_key: str | None,
+    name: str | None,
+    user: UserSpec,
+    options: dict[str, Any],
+    api_key_id: str | None = None,
+) -> Joined:
+    """Join the running meeting of ``room_key`` (starting it if none runs)."""
+    session = uow.session
+    key = check_room_key(room_key) or new_id()
+    display = _clean_text(name, "name", MAX_NAME)
+    started = False
+    meeting = await repository.running_meeting(session, team.id, key)
+    if meeting is None:
+        meeting = await _start(
+            uow, team, room_key=key, name=display, options=options, api_key_id=api_key_id
+        )
+        started = meeting is not None
+        if meeting is None:
+            meeting = await repository.running_meeting(session, team.id, key)
+            if meeting is None:
+                raise errors.VidroomError(
+                    errors.ErrorKind.unavailable, "try_again", "the meeting is changing; retry"
+                )
+    participant = await _add_participant(uow, meeting, user, guest=False)
+    access_key = await _issue_access_key(session, participant)
+    return Joined(meeting, participant, access_key, started)
+
+
+async def join_as_guest(uow: UnitOfWork, guest_token: str, user: UserSpec) -> Joined:
+    session = uow.session
+    meeting = None
+    if guest_token and len(guest_token) == GUEST_TOKEN_LENGTH:
+        meeting = await repository.meeting_by_guest_token(session, guest_token)
+    if meeting is None or meeting.guest_token is None or not same(meeting.guest_token, guest_token):
+        raise errors.not_found("guest_token_invalid", "unknown guest token")
+    if meeting.ended_at is not None:
+        raise errors.VidroomError(errors.ErrorKind.gone, "meeting_over", "the meeting is over")
+    if not meeting.options.get("guest_token_available", True):
+        raise errors.VidroomError(
+            errors.ErrorKind.not_allowed, "guests_disabled", "guests may not join this meeting"
+        )
+    participant = await _add_participant(uow, meeting, user, guest=True)
+    access_key = await _issue_access_key(session, participant)
+    return Joined(meeting, participant, access_key, False)
+
+
+async def access(session: AsyncSession, access_key: str) -> tuple[Meeting, Participant]:
+    """The meeting and participant an access key belongs to: 404 unknown, 410 meeting over."""
+    if not access_key or len(access_key) > 100:
+        raise errors.not_found("access_key_invalid", "unknown access key")
+    digest = token_hash(access_key)
+    row = await repository.access_key(session, digest)
+    if row is None or not same(row.key_hash, digest):
+        raise errors.not_found("access_key_invalid", "unknown access key")
+    meeting = await session.get(Meeting, row.meeting_id)
+    participant = await session.get(Participant, row.participant_id)
+    if meeting is None or participant is None:
+        raise errors.not_found("access_key_invalid", "unknown access key")
+    if meeting.ended_at is not None:
+        raise errors.VidroomError(errors.ErrorKind.gone, "meeting_over", "the meeting is over")
+    return meeting, participant
+
+
+async def running_meetings(session: AsyncSession, team: Team) -> Sequence[Meeting]:
+    return await repository.running_meetings(session, team.id)
+
+
+async def running_meetings_all(session: AsyncSession) -> Sequence[Meeting]:
+    return await repository.running_meetings(session)
+
+
+async def running_meeting(session: AsyncSession, team: Team, room_key: str) -> Meeting:
+    meeting = await repository.running_meeting(session, team.id, room_key)
+    if meeting is None:
+        raise errors.not_found("room_not_found", "no running meeting with that room id")
+    return meeting
+
+
+async def participants(
+    session: AsyncSession, meeting: Meeting, *, online: bool | None = None
+) -> Sequence[Participant]:
+    return await repository.participants_of(session, meeting.id, online)
+
+
+async def find_user(session: AsyncSession, meeting: Meeting, user_or_client_id: str) -> Participant:
+    """By user id or signalling client id (a legacy ``@domain`` suffix is ignored)."""
+    ident = user_or_client_id.split("@", 1)[0]
+    found = await repository.participant_by_user_id(session, meeting.id, ident)
+    if found is None:
+        found = await repository.participant_by_client_id(session, meeting.id, ident)
+    if found is None:
+        raise errors.not_found("user_not_found", "no such user in this meeting")
+    return found
+
+
+async def participant_by_id(session: AsyncSession, participant_id: str) -> Participant | None:
+    return await session.get(Participant, participant_id)
+
+
+# --- presence ----------------------------------------------------------------------------------
+
+
+async def seen(uow: UnitOfWork, participant: Participant, *, online: bool | None = None) -> None:
+    """Presence: the participant is here now; ``online`` also changes their state."""
+    participant.last_seen_at = utc_now()
+    await uow.session.flush()
+    if online is not None:
+        await set_online(uow, participant, online)
+
+
+async def set_online(uow: UnitOfWork, participant: Participant, online: bool) -> None:
+    """Change whether the participant is in the meeting: recorded for the history, announced."""
+    if online == participant.online:
+        return
+    meeting = await uow.session.get(Meeting, participant.meeting_id)
+    if meeting is None or (online and meeting.ended_at is not None):
+        return
+    participant.online = online
+    if online:
+        await history.joined(
+            uow.session,
+            meeting,
+            participant_key=participant.id,
+            user_id=participant.account_id,
+            email=await _account_email(uow.session, participant),
+            display_name=participant.name,
+        )
+    else:
+        await history.left(uow.session, meeting, participant_key=participant.id)
+    await uow.session.flush()
+    await uow.emit(
+        ev.ParticipantChanged(
+            team_id=meeting.team_id,
+            meeting_id=meeting.id,
+            participant_id=participant.id,
+            online=online,
+        )
+    )
+
+
+async def _account_email(session: AsyncSession, participant: Participant) -> str | None:
+    if participant.account_id is None:
+        return None
+    user = await accounts_repository.user_by_id(session, participant.account_id)
+    return user.email if user is not None else None
+
+
+async def mark_ready(uow: UnitOfWork, meeting_id: str) -> Meeting | None:
+    meeting = await uow.session.get(Meeting, meeting_id)
+    if meeting is None or meeting.ended_at is not None or meeting.ready:
+        return meeting
+    meeting.ready = True
+    await uow.session.flush()
+    await uow.emit(ev.MeetingReady(team_id=meeting.team_id, meeting_id=meeting.id))
+    return meeting
+
+
+async def end(uow: UnitOfWork, meeting: Meeting, *, reason: str = "api") -> None:
+    """End the meeting for everyone (idempotent)."""
+    if meeting.ended_at is not None:
+        return
+    now = utc_now()
+    for participant in await repository.participants_of(uow.session, meeting.id, True):
+        participant.online = False
+    await history.end(uow.session, meeting, at=now)
+    meeting.ended_at = now
+    meeting.ready = False
+    await uow.session.flush()
+    await uow.emit(
+        ev.MeetingEnded(
+            team_id=meeting.team_id,
+            meeting_id=meeting.id,
+            reason="api" if reason == "api" else "empty",
+        )
+    )
+
+
+async def expired_meetings(
+    session: AsyncSession, *, now: datetime, presence: timedelta, grace: timedelta
+) -> list[Meeting]:
+    """Running meetings nobody has been present in for longer than the grace period."""
+    found = []
+    for meeting in await repository.running_meetings(session):
+        last = await repository.last_seen(session, meeting.id) or meeting.started_at
+        if last < now - presence - grace:
+            found.append(meeting)
+    return found
+
+
+async def stale_participants(
+    session: AsyncSession, meeting: Meeting, *, now: datetime, presence: timedelta
+) -> list[Participant]:
+    """Participants marked online whose presence has lapsed (e.g. after a crash)."""
+    return [
+        p
+        for p in await repository.participants_of(session, meeting.id, True)
+        if p.last_seen_at < now - presence
+    ]
+
+
+# --- actions -----------------------------------------------------------------------------------
+
+
+def _option(meeting: Meeting, name: str, default: bool) -> bool:
+    return bool(meeting.options.get(name, default))
+
+
+async def lock(uow: UnitOfWork, meeting: Meeting) -> None:
+    if not _option(meeting, "lock_available", False):
+        raise errors.forbidden("lock_unavailable", "locking is not enabled for this meeting")
+    if meeting.locked:
+        return
+    meeting.locked = True
+    await uow.session.flush()
+    await uow.emit(ev.MeetingLocked(team_id=meeting.team_id, meeting_id=meeting.id))
+
+
+async def kick(uow: UnitOfWork, meeting: Meeting, target: Participant) -> None:
+    if not _option(meeting, "kick_available", True):
+        raise errors.forbidden("kick_unavailable", "kicking is not enabled for this meeting")
+    if target.online:
+        await history.left(uow.session, meeting, participant_key=target.id)
+    target.online = False
+    await uow.session.flush()
+    await uow.emit(
+        ev.ParticipantChanged(
+            team_id=meeting.team_id,
+            meeting_id=meeting.id,
+            participant_id=target.id,
+            online=False,
+            kicked=True,
+        )
+    )
+
+
+async def send_message(
+    uow: UnitOfWork, meeting: Meeting, sender: Participant, *, kind: str | None, content: str | None
+) -> None:
+    if kind not in ("chat", "custom"):
+        raise errors.invalid("invalid_parameter", "type must be 'chat' or 'custom'")
+    if content is None or content == "":
+        raise errors.invalid("missing_parameter", "content is required")
+    if len(content) > MAX_MESSAGE:
+        raise errors.invalid("invalid_parameter", f"content has at most {MAX_MESSAGE} characters")
+    if "\x00" in content:
+        raise errors.invalid("invalid_parameter", "content contains a NUL character")
+    await uow.emit(
+        ev.MessageSent(
+            team_id=meeting.team_id,
+            meeting_id=meeting.id,
+            kind="chat" if kind == "chat" else "custom",
+            content=content,
+            client_id=sender.client_id,
+            user_id=sender.user_id,
+        )
+    )
+
+
+async def mute_all(uow: UnitOfWork, meeting: Meeting, sender: Participant) -> None:
+    await uow.emit(
+        ev.MuteAll(team_id=meeting.team_id, meeting_id=meeting.id, participant_id=sender.id)
+    )
