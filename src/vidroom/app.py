@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vidroom import __version__, errors
 from vidroom.access_log import AccessLog
+from vidroom.api.cors import MeetingApiCORS
 from vidroom.api.daily.errors import error_response as daily_error
 from vidroom.api.daily.errors import vidroom_error_response as daily_vidroom_error
 from vidroom.api.daily.routes import router as daily_router
@@ -114,5 +115,6 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     app.include_router(eyeson_rooms_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(web_router)
+    app.add_middleware(MeetingApiCORS, origins=settings.cors_origins)
     app.add_middleware(AccessLog)
     return app
