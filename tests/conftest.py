@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -20,7 +21,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from vidroom.accounts import service as accounts
 from vidroom.app import build_state, create_app
@@ -57,21 +59,32 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The test PostgreSQL database, migrated once per session."""
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test session's own (created from VIDROOM_TEST_POSTGRES_URL,
+    dropped at the end), migrated once."""
     if not POSTGRES_URL:
         unavailable("VIDROOM_TEST_POSTGRES_URL is not set")
+    server = make_url(POSTGRES_URL)
+    name = f"{server.database}_{os.getpid()}_{secrets.token_hex(3)}"
+    url = server.set(database=name).render_as_string(hide_password=False)
+
+    async def admin(statement: str) -> None:
+        engine = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+        await engine.dispose()
 
     async def migrate() -> None:
-        engine = create_engine(POSTGRES_URL)
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
+        await admin(f'CREATE DATABASE "{name}"')
+        engine = create_engine(url)
         await upgrade(engine)
         await engine.dispose()
 
     asyncio.run(migrate())
-    return POSTGRES_URL
+    try:
+        yield url
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def _truncate(url: str) -> None:

@@ -123,9 +123,9 @@ async def _add_participant(
         joined_at=utc_now(),
         last_seen_at=utc_now(),
     )
-    session.add(participant)
     try:
         async with session.begin_nested():
+            session.add(participant)
             await session.flush()
     except IntegrityError:
         # the same custom user id joined concurrently: that is one participant
