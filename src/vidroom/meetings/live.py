@@ -202,8 +202,9 @@ async def start_or_join(
     return Joined(meeting, participant, access_key, started)
 
 
-async def join_as_guest(uow: UnitOfWork, guest_token: str, user: UserSpec) -> Joined:
-    session = uow.session
+async def guest_meeting(session: AsyncSession, guest_token: str) -> Meeting:
+    """The meeting a guest token admits to, refused as a guest join would be: 404 unknown,
+    410 over, 405 guests disabled. (Lock is checked at join: a known user id may rejoin.)"""
     meeting = None
     if guest_token and len(guest_token) == GUEST_TOKEN_LENGTH:
         meeting = await repository.meeting_by_guest_token(session, guest_token)
@@ -215,8 +216,13 @@ async def join_as_guest(uow: UnitOfWork, guest_token: str, user: UserSpec) -> Jo
         raise errors.VidroomError(
             errors.ErrorKind.not_allowed, "guests_disabled", "guests may not join this meeting"
         )
+    return meeting
+
+
+async def join_as_guest(uow: UnitOfWork, guest_token: str, user: UserSpec) -> Joined:
+    meeting = await guest_meeting(uow.session, guest_token)
     participant = await _add_participant(uow, meeting, user, guest=True)
-    access_key = await _issue_access_key(session, participant)
+    access_key = await _issue_access_key(uow.session, participant)
     return Joined(meeting, participant, access_key, False)
 
 
