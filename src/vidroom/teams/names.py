@@ -12,11 +12,39 @@ MAX_TEAM_NAME = MAX_TEAM_AND_ROOM - 1
 
 # First path segments that the server itself uses: a team of that name would shadow a route.
 RESERVED_TEAM_NAMES = frozenset(
-    """
-    admin api app call dashboard docs domains files guests health healthz invite join login
-    logout metrics openapi permalink recordings redoc rooms rt settings sig signup snapshots
-    static teams tokens webhooks www
-    """.split()
+    [
+        "admin",
+        "api",
+        "app",
+        "call",
+        "dashboard",
+        "docs",
+        "domains",
+        "files",
+        "guests",
+        "health",
+        "healthz",
+        "invite",
+        "join",
+        "login",
+        "logout",
+        "metrics",
+        "openapi",
+        "permalink",
+        "recordings",
+        "redoc",
+        "rooms",
+        "rt",
+        "settings",
+        "sig",
+        "signup",
+        "snapshots",
+        "static",
+        "teams",
+        "tokens",
+        "webhooks",
+        "www",
+    ]
 )
 
 

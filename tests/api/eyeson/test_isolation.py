@@ -51,9 +51,7 @@ async def make_side(client: httpx.AsyncClient, state: AppState, team: str) -> Si
         f"/rooms/{room['access_key']}/files", files={"file": ("a.png", png(), "image/png")}
     )
     assert upload.status_code == 201, upload.text
-    hook = await client.post(
-        "/webhooks", data={"url": f"http://127.0.0.1:9/{team}"}, headers=auth
-    )
+    hook = await client.post("/webhooks", data={"url": f"http://127.0.0.1:9/{team}"}, headers=auth)
     assert hook.status_code == 201, hook.text
     webhook = (await client.get("/webhooks", headers=auth)).json()
     return Side(
@@ -139,9 +137,7 @@ async def test_no_credential_reaches_what_it_does_not_own(
     assert await snapshot(client, victim) == before
 
 
-async def test_listings_show_only_the_own_team(
-    client: httpx.AsyncClient, state: AppState
-) -> None:
+async def test_listings_show_only_the_own_team(client: httpx.AsyncClient, state: AppState) -> None:
     victim = await make_side(client, state, "victim")
     attacker = await make_side(client, state, "attacker")
     auth = {"Authorization": attacker.key}
