@@ -20,7 +20,11 @@ from vidroom.api.daily.errors import vidroom_error_response as daily_vidroom_err
 from vidroom.api.daily.routes import router as daily_router
 from vidroom.api.deps import describe_validation
 from vidroom.api.eyeson.errors import EYESON_STATUS
+from vidroom.api.eyeson.files import router as eyeson_files_router
+from vidroom.api.eyeson.realtime.redaction import redact_websocket_logs
+from vidroom.api.eyeson.realtime.router import router as eyeson_realtime_router
 from vidroom.api.eyeson.rooms import router as eyeson_rooms_router
+from vidroom.api.eyeson.webhooks import router as eyeson_webhooks_router
 from vidroom.db.engine import create_engine, create_sessionmaker
 from vidroom.db.migrate import upgrade
 from vidroom.db.uow import Database
@@ -30,6 +34,7 @@ from vidroom.meetings.supervisor import MeetingSupervisor
 from vidroom.settings import Settings
 from vidroom.state import AppState
 from vidroom.web.routes import router as web_router
+from vidroom.webhooks.delivery import DeliveryWorker, WorkerConfig
 
 WEB_DIR = Path(__file__).parent / "web"
 
@@ -48,8 +53,17 @@ async def build_state(settings: Settings, *, migrate: bool = True) -> AppState:
         grace_seconds=settings.meeting_grace_seconds,
         presence_seconds=settings.presence_seconds,
     )
+    webhook_config = WorkerConfig.from_settings(settings)
+    webhooks = DeliveryWorker(db, settings.ensure_secret_key(), webhook_config)
+    events.on_commit_bound(webhooks.on_event)
     return AppState(
-        settings=settings, engine=engine, db=db, bus=bus, events=events, supervisor=supervisor
+        settings=settings,
+        engine=engine,
+        db=db,
+        bus=bus,
+        events=events,
+        supervisor=supervisor,
+        webhooks=webhooks,
     )
 
 
@@ -69,12 +83,16 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         built = await build_state(settings)
         app.state.vidroom = built
         built.supervisor.start()
+        built.webhooks.start()
         try:
             yield
         finally:
+            await built.webhooks.stop()
             await built.supervisor.stop()
             await built.engine.dispose()
 
+    # clients put credentials in /rt's query string: keep them out of uvicorn's log lines
+    redact_websocket_logs()
     app = FastAPI(
         title="vidroom",
         version=__version__,
@@ -113,6 +131,9 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
 
     app.include_router(daily_router)
     app.include_router(eyeson_rooms_router)
+    app.include_router(eyeson_realtime_router)
+    app.include_router(eyeson_files_router)
+    app.include_router(eyeson_webhooks_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(web_router)
     app.add_middleware(MeetingApiCORS, origins=settings.cors_origins)

@@ -52,6 +52,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         access_log=False,
         proxy_headers=True,
+        # the websockets carry small JSON frames: refuse anything large before reading it
+        ws_max_size=256 * 1024,
     )
     return 0
 

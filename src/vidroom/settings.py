@@ -41,6 +41,39 @@ class Settings(BaseSettings):
     meeting_grace_seconds: float = Field(default=60.0, ge=0)
     presence_seconds: float = Field(default=45.0, gt=0)
     webhooks_allow_private: bool = False
+    # webhook delivery: per-attempt deadline, lease of a claimed delivery, polling interval,
+    # and the retry backoff (exponential with full jitter, retried for the whole horizon)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_lease_seconds: float = Field(default=60.0, gt=0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_retry_base_seconds: float = Field(default=2.0, gt=0)
+    webhook_retry_cap_seconds: float = Field(default=600.0, gt=0)
+    webhook_retry_horizon_seconds: float = Field(default=6 * 3600.0, ge=0)
+    # meeting files (/rooms/<access_key>/files): largest upload, and the content types accepted
+    # (VIDROOM_FILE_TYPES as a JSON array); the bytes are checked against the declared type
+    max_file_bytes: int = Field(default=25_000_000, ge=1)
+    file_types: list[str] = Field(
+        default_factory=lambda: [
+            "image/png",
+            "image/jpeg",
+            "image/gif",
+            "image/webp",
+            "application/pdf",
+            "text/plain",
+            "text/csv",
+            "audio/mpeg",
+            "video/mp4",
+            "application/msword",
+            "application/vnd.ms-excel",
+            "application/vnd.ms-powerpoint",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "application/vnd.oasis.opendocument.text",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            "application/vnd.oasis.opendocument.presentation",
+        ]
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

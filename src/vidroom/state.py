@@ -11,6 +11,7 @@ from vidroom.events.bus import MemoryBus
 from vidroom.events.hub import EventHub
 from vidroom.meetings.supervisor import MeetingSupervisor
 from vidroom.settings import Settings
+from vidroom.webhooks.delivery import DeliveryWorker
 
 
 @dataclass
@@ -21,3 +22,4 @@ class AppState:
     bus: MemoryBus
     events: EventHub
     supervisor: MeetingSupervisor
+    webhooks: DeliveryWorker

@@ -1,0 +1,1 @@
+"""The meeting API's realtime websocket ``/rt``: Rails ActionCable's JSON protocol (spec §5)."""

@@ -1,0 +1,313 @@
+"""One realtime websocket connection: reads client commands, turns bus events into frames, and
+writes them through a bounded queue so that a slow or dead client never blocks anyone else."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from vidroom import errors
+from vidroom.api.eyeson.realtime import protocol
+from vidroom.api.eyeson.realtime.config import RealtimeConfig
+from vidroom.events.bus import EventBus, Subscription
+from vidroom.events.catalogue import Event
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+_CLOSE = None  # the outgoing-queue entry that closes the socket after the frames before it
+
+
+class Disconnect(Exception):
+    """End the connection: send ``messages`` (on the room channel), then the ``disconnect``
+    frame with ``reason``, then close."""
+
+    def __init__(
+        self, reason: str, *, reconnect: bool = False, messages: list[Message] | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.reconnect = reconnect
+        self.messages = messages or []
+
+
+class Handler(Protocol):
+    """What a kind of connection (participant or observer) does with the protocol's events."""
+
+    label: str  # for logs; never a secret
+    topic: str  # the bus topic it listens to
+    channels: frozenset[str]  # the channels it may subscribe to
+
+    async def subscribed(self, channel: str) -> list[Message]:
+        """The messages that follow the confirmation of a subscription to ``channel``."""
+        ...
+
+    async def action(self, channel: str, name: str, data: dict[str, Any]) -> None: ...
+
+    async def event(self, event: Event, *, subscribed: bool) -> list[Message]:
+        """The messages ``event`` means for this client (sent on its room channel)."""
+        ...
+
+    def opened(self) -> None:
+        """The connection is admitted (``closed`` follows, whatever happens)."""
+        ...
+
+    def background(self) -> list[Callable[[], Awaitable[None]]]:
+        """Jobs that run while the connection is open (a ``Disconnect`` ends it)."""
+        ...
+
+    async def closed(self) -> None: ...
+
+
+class Connection:
+    def __init__(self, websocket: WebSocket, config: RealtimeConfig, bus: EventBus) -> None:
+        self.websocket = websocket
+        self.config = config
+        self.bus = bus
+        self.label = "connection"
+        self.subscriptions: dict[str, str] = {}  # identifier (as sent) → channel
+        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(config.send_queue)
+        self._stop = asyncio.Event()
+        self._lock = asyncio.Lock()  # a subscription's first frames vs. events
+        self._closing = False
+        self._close_sent = False
+        self._aborted = False
+        self._client_gone = False
+        self._bad_frames = 0
+        self._allowance = 2 * config.commands_per_second
+        self._allowance_at = time.monotonic()
+
+    # --- sending ---------------------------------------------------------------------------
+
+    def send(self, frame: str) -> bool:
+        """Queue a frame; a client that let too many pile up is disconnected."""
+        if self._closing:
+            return False
+        try:
+            self._outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.abort(f"too slow: {self._outbox.qsize()} frames waiting")
+            return False
+        return True
+
+    def send_room(self, message: Message) -> None:
+        for identifier, channel in self.subscriptions.items():
+            if channel == protocol.ROOM_CHANNEL:
+                self.send(protocol.event(identifier, message))
+
+    def disconnect(self, stop: Disconnect) -> None:
+        """Send the closing messages and the ``disconnect`` frame, then close."""
+        if self._closing:
+            return
+        log.info("realtime %s: disconnecting (%s)", self.label, stop.reason)
+        for message in stop.messages:
+            self.send_room(message)
+        if not self.send(protocol.disconnect(stop.reason, reconnect=stop.reconnect)):
+            return  # the frames did not fit
+        self._closing = True
+        try:
+            self._outbox.put_nowait(_CLOSE)
+        except asyncio.QueueFull:
+            self.abort("too slow to be told to disconnect")
+
+    def abort(self, reason: str) -> None:
+        """Drop the client now, without waiting for it to read anything."""
+        if not self._aborted:
+            log.warning("realtime %s: dropping the client: %s", self.label, reason)
+        self._aborted = True
+        self._closing = True
+        self._stop.set()
+
+    # --- running ---------------------------------------------------------------------------
+
+    async def serve(self, handler: Handler) -> None:
+        """Run until the client leaves or is disconnected; cleans up on every path."""
+        self.label = handler.label
+        subscription = self.bus.subscribe(handler.topic, self.config.bus_queue)
+        handler.opened()
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            self.send(protocol.welcome())
+            tasks += [
+                asyncio.create_task(self._read(handler)),
+                asyncio.create_task(self._write()),
+                asyncio.create_task(self._ping()),
+                asyncio.create_task(self._pump(subscription, handler)),
+                asyncio.create_task(self._stop.wait()),
+            ]
+            tasks += [asyncio.create_task(self._guard(job)) for job in handler.background()]
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for result in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(result, Exception):
+                    log.error("realtime %s: task failed", self.label, exc_info=result)
+            subscription.close()
+            await self._finish()
+            try:
+                await handler.closed()
+            except Exception:
+                log.exception("realtime %s: cleaning up failed", self.label)
+
+    async def _finish(self) -> None:
+        """Close the socket unless the client left, it was closed, or the client is stuck."""
+        if self._client_gone or self._close_sent or self._aborted:
+            return
+        await self._close(1011)
+
+    async def _close(self, code: int) -> None:
+        self._close_sent = True
+        with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError, TimeoutError):
+            async with asyncio.timeout(self.config.close_seconds):
+                await self.websocket.close(code)
+
+    async def _write(self) -> None:
+        while True:
+            frame = await self._outbox.get()
+            if frame is _CLOSE:
+                await self._close(1000)
+                return
+            try:
+                await self.websocket.send({"type": "websocket.send", "text": frame})
+            except (WebSocketDisconnect, OSError, RuntimeError):
+                self._client_gone = True
+                return
+
+    async def _ping(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.ping_seconds)
+            self.send(protocol.ping(int(time.time())))
+
+    async def _pump(self, subscription: Subscription, handler: Handler) -> None:
+        while True:
+            event = await subscription.get()
+            if self._closing:
+                continue  # the writer is closing the connection
+            async with self._lock:
+                subscribed = protocol.ROOM_CHANNEL in self.subscriptions.values()
+                try:
+                    messages = await handler.event(event, subscribed=subscribed)
+                except Disconnect as stop:
+                    self.disconnect(stop)
+                    continue
+                except Exception:
+                    log.exception("realtime %s: could not relay %s", self.label, event.type)
+                    continue
+                for message in messages:
+                    self.send_room(message)
+
+    async def _guard(self, job: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await job()
+        except Disconnect as stop:
+            self.disconnect(stop)
+            await asyncio.Event().wait()  # the writer closes the connection
+
+    # --- reading ---------------------------------------------------------------------------
+
+    async def _read(self, handler: Handler) -> None:
+        while not self._stop.is_set():
+            try:
+                message = await self.websocket.receive()
+            except (WebSocketDisconnect, OSError, RuntimeError):
+                self._client_gone = True
+                return
+            if message["type"] == "websocket.disconnect":
+                self._client_gone = True
+                return
+            text = message.get("text")
+            if text is None:
+                raw = message.get("bytes") or b""
+                try:
+                    text = raw.decode("utf-8") if len(raw) <= self.config.max_frame else ""
+                except UnicodeDecodeError:
+                    text = ""
+            if self._closing:
+                continue
+            try:
+                await self._command(handler, text)
+            except Disconnect as stop:
+                self.disconnect(stop)
+            except Exception:
+                log.exception("realtime %s: a command failed", self.label)
+
+    def _bad(self, reason: str) -> None:
+        self._bad_frames += 1
+        log.info("realtime %s: ignored a frame: %s", self.label, reason)
+        if self._bad_frames > self.config.max_bad_frames:
+            self.disconnect(Disconnect("invalid_request"))
+
+    def _within_rate(self) -> bool:
+        """A token bucket: ``commands_per_second``, bursts of twice that."""
+        now = time.monotonic()
+        rate = self.config.commands_per_second
+        self._allowance = min(2 * rate, self._allowance + (now - self._allowance_at) * rate)
+        self._allowance_at = now
+        if self._allowance < 1:
+            return False
+        self._allowance -= 1
+        return True
+
+    async def _command(self, handler: Handler, text: str) -> None:
+        if not self._within_rate():
+            self._bad("too many commands")
+            return
+        try:
+            command = protocol.parse(text, max_size=self.config.max_frame)
+        except protocol.FrameError as exc:
+            self._bad(str(exc))
+            return
+        identifier = command.identifier
+        if command.command == "subscribe":
+            await self._subscribe(handler, identifier, command.channel)
+        elif command.command == "unsubscribe":
+            self.subscriptions.pop(identifier, None)
+        else:
+            await self._act(handler, command)
+
+    async def _subscribe(self, handler: Handler, identifier: str, channel: str | None) -> None:
+        if identifier in self.subscriptions:
+            log.info("realtime %s: already subscribed to %s", self.label, channel)
+            return
+        if (
+            channel is None
+            or channel not in handler.channels
+            or len(self.subscriptions) >= self.config.max_subscriptions
+        ):
+            self.send(protocol.reject(identifier))
+            return
+        async with self._lock:
+            try:
+                messages = await handler.subscribed(channel)
+            except Disconnect:
+                raise
+            except Exception:
+                log.exception("realtime %s: could not subscribe to %s", self.label, channel)
+                self.send(protocol.reject(identifier))
+                return
+            self.send(protocol.confirm(identifier))
+            for message in messages:
+                self.send(protocol.event(identifier, message))
+            self.subscriptions[identifier] = channel
+
+    async def _act(self, handler: Handler, command: protocol.Command) -> None:
+        channel = self.subscriptions.get(command.identifier)
+        data = command.data or {}
+        name = data.get("action")
+        if channel is None:
+            self._bad("a message for a channel it is not subscribed to")
+            return
+        if not isinstance(name, str):
+            self._bad("a message without an action")
+            return
+        try:
+            await handler.action(channel, name, data)
+        except errors.VidroomError as exc:
+            log.info("realtime %s: action %s refused: %s", self.label, name[:40], exc.message)

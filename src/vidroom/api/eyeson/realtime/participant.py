@@ -1,0 +1,180 @@
+"""A participant's connection (``/rt?access_key=``): the room as they see it, the meeting's
+events, their ``user_joins`` keep-alive and ``stfu`` action, and their presence."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from vidroom import errors
+from vidroom.api.eyeson import shapes
+from vidroom.api.eyeson.realtime import protocol
+from vidroom.api.eyeson.realtime.config import Realtime
+from vidroom.api.eyeson.realtime.connection import Disconnect, Message
+from vidroom.api.eyeson.realtime.relay import message_sent, options_update
+from vidroom.db.uow import UnitOfWork
+from vidroom.events import catalogue as ev
+from vidroom.events.bus import meeting_topic
+from vidroom.meetings import live
+from vidroom.meetings.models import Meeting, Participant
+from vidroom.state import AppState
+from vidroom.teams import repository as teams_repository
+
+log = logging.getLogger(__name__)
+
+STFU_COOLDOWN = 1.0  # seconds between two "mute everyone" of one connection
+
+
+async def authorise(state: AppState, realtime: Realtime, access_key: str) -> ParticipantHandler:
+    """The handler for a participant's access key; ``Disconnect`` when it does not admit."""
+    async with state.db.uow() as uow:
+        try:
+            meeting, participant = await live.access(uow.session, access_key)
+        except errors.VidroomError:
+            raise Disconnect("unauthorized") from None
+    return ParticipantHandler(state, realtime, access_key, meeting.id, participant.id)
+
+
+class ParticipantHandler:
+    channels = frozenset({protocol.ROOM_CHANNEL, protocol.USER_CHANNEL})
+
+    def __init__(
+        self,
+        state: AppState,
+        realtime: Realtime,
+        access_key: str,
+        meeting_id: str,
+        participant_id: str,
+    ) -> None:
+        self.state = state
+        self.realtime = realtime
+        self.access_key = access_key
+        self.meeting_id = meeting_id
+        self.participant_id = participant_id
+        self.label = f"participant {participant_id}"
+        self.topic = meeting_topic(meeting_id)
+        self.ready_sent = False
+        self._last_stfu = 0.0
+
+    async def _load(self, uow: UnitOfWork) -> tuple[Meeting, Participant]:
+        try:
+            return await live.access(uow.session, self.access_key)
+        except errors.VidroomError as exc:
+            if exc.kind is errors.ErrorKind.gone:
+                raise Disconnect("meeting_ended") from None
+            raise Disconnect("unauthorized") from None
+
+    async def _room(self, uow: UnitOfWork, meeting: Meeting, participant: Participant) -> Message:
+        team = await teams_repository.team_by_id(uow.session, meeting.team_id)
+        return shapes.room_response(
+            self.state.settings,
+            meeting,
+            participant,
+            self.access_key,
+            team.name if team is not None else "",
+        )
+
+    # --- the protocol ----------------------------------------------------------------------
+
+    async def subscribed(self, channel: str) -> list[Message]:
+        if channel != protocol.ROOM_CHANNEL:
+            return []
+        async with self.state.db.uow() as uow:
+            meeting, participant = await self._load(uow)
+            content = await self._room(uow, meeting, participant)
+            # the connection counts as presence until the media side exists
+            await live.seen(uow, participant, online=True)
+        self.ready_sent = self.ready_sent or bool(content["ready"])
+        return [{"type": "room_setup", "content": content}]
+
+    async def action(self, channel: str, name: str, data: dict[str, Any]) -> None:
+        if name == "user_joins":
+            async with self.state.db.uow() as uow:
+                _, participant = await self._load(uow)
+                await live.seen(uow, participant, online=True)
+        elif name == "stfu":
+            now = time.monotonic()
+            if now - self._last_stfu < STFU_COOLDOWN:
+                return
+            self._last_stfu = now
+            async with self.state.db.uow() as uow:
+                meeting, participant = await self._load(uow)
+                await live.mute_all(uow, meeting, participant)
+        else:
+            log.info("realtime %s: ignored the unknown action %r", self.label, name[:40])
+
+    async def event(self, event: ev.Event, *, subscribed: bool) -> list[Message]:
+        if isinstance(event, ev.MeetingEnded):
+            raise Disconnect("meeting_ended")
+        if (
+            isinstance(event, ev.ParticipantChanged)
+            and event.kicked
+            and event.participant_id == self.participant_id
+        ):
+            raise Disconnect("kicked")
+        if not subscribed:
+            return []
+        if isinstance(event, ev.MeetingReady):
+            return await self._ready()
+        if isinstance(event, ev.MessageSent):
+            return [message_sent(event)]
+        if isinstance(event, ev.OptionsChanged):
+            async with self.state.db.uow() as uow:
+                meeting, _ = await self._load(uow)
+            return [options_update(meeting.options, event)]
+        if isinstance(event, ev.MeetingLocked):
+            return [{"type": "lock", "locked": True}]
+        if isinstance(event, ev.MuteAll):
+            return await self._stfu(event)
+        return []
+
+    async def _ready(self) -> list[Message]:
+        if self.ready_sent:
+            return []
+        async with self.state.db.uow() as uow:
+            meeting, participant = await self._load(uow)
+            content = await self._room(uow, meeting, participant)
+        if not content["ready"]:
+            return []
+        self.ready_sent = True
+        return [{"type": "room_ready", "content": content}]
+
+    async def _stfu(self, event: ev.MuteAll) -> list[Message]:
+        async with self.state.db.uow() as uow:
+            sender = await live.participant_by_id(uow.session, event.participant_id)
+        if sender is None:
+            return []
+        return [{"type": "stfu", "user": shapes.user_summary(sender)}]
+
+    # --- presence --------------------------------------------------------------------------
+
+    def opened(self) -> None:
+        self.realtime.opened(self.participant_id)
+
+    def background(self) -> list[Callable[[], Awaitable[None]]]:
+        return [self._keep_present]
+
+    async def _keep_present(self) -> None:
+        """An open connection is presence: refresh it so the supervisor does not lapse it."""
+        while True:
+            await asyncio.sleep(self.realtime.config.presence_seconds)
+            try:
+                async with self.state.db.uow() as uow:
+                    _, participant = await self._load(uow)
+                    await live.seen(uow, participant)
+            except Disconnect:
+                raise
+            except Exception:
+                log.exception("realtime %s: could not refresh the presence", self.label)
+
+    async def closed(self) -> None:
+        """The participant's last connection in this process closed: they left."""
+        if not self.realtime.closed(self.participant_id):
+            return
+        async with self.state.db.uow() as uow:
+            participant = await live.participant_by_id(uow.session, self.participant_id)
+            if participant is not None:
+                await live.seen(uow, participant, online=False)
