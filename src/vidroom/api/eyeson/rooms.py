@@ -15,7 +15,7 @@ from vidroom.api.eyeson.auth import api_key_of, team_of
 from vidroom.api.eyeson.errors import EyesonRoute
 from vidroom.api.eyeson.request import params
 from vidroom.kit.params import get_bool, get_dict, get_str
-from vidroom.meetings import live
+from vidroom.meetings import actions, live
 from vidroom.meetings.models import Meeting
 from vidroom.meetings.options import from_params
 from vidroom.state import AppState
@@ -171,7 +171,7 @@ async def kick(access_key: str, user_id: str, state: StateDep) -> Response:
         if not meeting.options.get("kick_available", True):
             raise errors.forbidden("kick_unavailable", "kicking is not enabled for this meeting")
         target = await live.find_user(uow.session, meeting, user_id)
-        await live.kick(uow, meeting, target)
+        await actions.kick(uow, meeting, target)
     return Response(status_code=200)
 
 
@@ -197,7 +197,7 @@ async def join_guest(guest_token: str, request: Request, state: StateDep) -> JSO
 async def lock(access_key: str, state: StateDep) -> Response:
     async with state.db.uow() as uow:
         meeting, _ = await live.access(uow.session, access_key)
-        await live.lock(uow, meeting)
+        await actions.lock(uow, meeting)
     return Response(status_code=201)
 
 
@@ -211,7 +211,7 @@ async def send_message(access_key: str, request: Request, state: StateDep) -> Re
     p = await params(request)
     async with state.db.uow() as uow:
         meeting, sender = await live.access(uow.session, access_key)
-        await live.send_message(
+        await actions.send_message(
             uow, meeting, sender, kind=get_str(p, "type"), content=get_str(p, "content")
         )
     return Response(status_code=201)

@@ -18,7 +18,7 @@ from vidroom.api.eyeson.realtime.relay import message_sent, options_update
 from vidroom.db.uow import UnitOfWork
 from vidroom.events import catalogue as ev
 from vidroom.events.bus import meeting_topic
-from vidroom.meetings import live
+from vidroom.meetings import actions, live
 from vidroom.meetings.models import Meeting, Participant
 from vidroom.state import AppState
 from vidroom.teams import repository as teams_repository
@@ -102,7 +102,7 @@ class ParticipantHandler:
             self._last_stfu = now
             async with self.state.db.uow() as uow:
                 meeting, participant = await self._load(uow)
-                await live.mute_all(uow, meeting, participant)
+                await actions.mute_all(uow, meeting, participant)
         else:
             log.info("realtime %s: ignored the unknown action %r", self.label, name[:40])
 
