@@ -25,6 +25,7 @@ from vidroom.api.eyeson.realtime.redaction import redact_websocket_logs
 from vidroom.api.eyeson.realtime.router import router as eyeson_realtime_router
 from vidroom.api.eyeson.rooms import router as eyeson_rooms_router
 from vidroom.api.eyeson.webhooks import router as eyeson_webhooks_router
+from vidroom.api.metrics import router as metrics_router
 from vidroom.db.engine import create_engine, create_sessionmaker
 from vidroom.db.migrate import upgrade
 from vidroom.db.uow import Database
@@ -129,6 +130,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(metrics_router)
     app.include_router(daily_router)
     app.include_router(eyeson_rooms_router)
     app.include_router(eyeson_realtime_router)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from vidroom.db.uow import Database
 from vidroom.events.bus import MemoryBus
 from vidroom.events.hub import EventHub
+from vidroom.media.contract import MediaControl
 from vidroom.meetings.supervisor import MeetingSupervisor
 from vidroom.settings import Settings
 from vidroom.webhooks.delivery import DeliveryWorker
@@ -23,3 +24,4 @@ class AppState:
     events: EventHub
     supervisor: MeetingSupervisor
     webhooks: DeliveryWorker
+    media: MediaControl | None = None

@@ -377,3 +377,29 @@ async def stale_participants(
         for p in await repository.participants_of(session, meeting.id, True)
         if p.last_seen_at < now - presence
     ]
+
+
+# --- media signalling (SEPP) -------------------------------------------------------------------
+
+
+async def meeting_by_id(session: AsyncSession, meeting_id: str) -> Meeting | None:
+    return await session.get(Meeting, meeting_id)
+
+
+async def participant_by_client(
+    session: AsyncSession, meeting_id: str, client_id: str
+) -> Participant | None:
+    """The meeting's participant with this signalling client id (exact; no ``@domain``)."""
+    return await repository.participant_by_client_id(session, meeting_id, client_id)
+
+
+async def has_attended(session: AsyncSession, participant: Participant) -> bool:
+    """Whether the participant was in the meeting's call before (a locked meeting lets them
+    back in)."""
+    rows = await repository.attendances(session, [participant.meeting_id])
+    return any(row.participant_key == participant.id for row in rows)
+
+
+async def counts(session: AsyncSession) -> tuple[int, int, int]:
+    """Running meetings, their participants, and those of them online (for metrics)."""
+    return await repository.counts(session)

@@ -134,3 +134,18 @@ async def last_seen(session: AsyncSession, meeting_id: str) -> datetime | None:
     )
     value = result.scalar_one_or_none()
     return as_utc(value) if isinstance(value, datetime) else None
+
+
+async def counts(session: AsyncSession) -> tuple[int, int, int]:
+    """Running meetings, their participants, and those of them online."""
+    meetings = await session.execute(
+        select(func.count()).select_from(Meeting).where(Meeting.ended_at.is_(None))
+    )
+    people = await session.execute(
+        select(func.count(), func.count().filter(Participant.online.is_(True)))
+        .select_from(Participant)
+        .join(Meeting, Meeting.id == Participant.meeting_id)
+        .where(Meeting.ended_at.is_(None))
+    )
+    total, online = people.one()
+    return int(meetings.scalar_one()), int(total), int(online)

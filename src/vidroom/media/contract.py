@@ -1,0 +1,129 @@
+"""What the rest of vidroom may know about the media server: plain data and two protocols.
+
+No aiortc or av import here, so the control plane and its tests never load the media stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class RoomSpec:
+    """How a meeting's composite looks. 1280x960, or 1280x720 when ``widescreen``."""
+
+    meeting_id: str
+    widescreen: bool = False
+    show_names: bool = True
+    background_color: str = "#121212"
+    fps: int = 15
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (1280, 720) if self.widescreen else (1280, 960)
+
+
+@dataclass(frozen=True)
+class PeerSpec:
+    """One participant's media connection."""
+
+    participant_id: str  # vidroom's internal participant id
+    client_id: str  # the signalling client id (SEPP cid)
+    display_name: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    call_id: str
+    sdp: str  # the SDP answer
+
+
+@dataclass(frozen=True)
+class Member:
+    """A participant in the media session, in composite order."""
+
+    participant_id: str
+    client_id: str
+    display_name: str
+    video_muted: bool = False
+    presenting: bool = False
+
+
+@dataclass(frozen=True)
+class Tile:
+    """Where a participant's picture is in the composite (pixels)."""
+
+    client_id: str
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class RoomStats:
+    meeting_id: str
+    peers: int
+    composite_fps: float
+    encode_ms: float  # mean encode time per frame over the last window
+    dropped_frames: int  # frames dropped in per-peer queues, total
+    keyframes: int  # keyframes encoded, total
+
+
+@dataclass
+class MediaStats:
+    rooms: list[RoomStats] = field(default_factory=list)
+
+
+class MediaError(Exception):
+    """A refused media request. ``code`` follows SEPP's reject codes: 400 bad request (e.g.
+    malformed SDP), 404 no such room, 406 no usable codec, 409 already in a call,
+    503 no capacity."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class MediaEvents(Protocol):
+    """What the media server reports; ``app.py`` wires these to the control plane."""
+
+    async def peer_connected(self, meeting_id: str, participant_id: str) -> None: ...
+
+    async def peer_closed(self, meeting_id: str, participant_id: str, reason: str) -> None: ...
+
+    async def layout_changed(
+        self, meeting_id: str, members: list[Member], tiles: list[Tile]
+    ) -> None: ...
+
+
+class MediaControl(Protocol):
+    """The media server as the control plane and the signalling endpoint drive it."""
+
+    async def open_room(self, spec: RoomSpec) -> None:
+        """Start the room's mixer (idempotent)."""
+
+    async def close_room(self, meeting_id: str) -> None:
+        """Close every peer and stop the mixer (idempotent)."""
+
+    async def join(self, meeting_id: str, peer: PeerSpec, offer_sdp: str) -> Answer:
+        """Accept an SDP offer: the peer sends its camera/microphone/screen and receives the
+        composite and the audio mix of everyone else. Raises :class:`MediaError`."""
+
+    async def renegotiate(self, meeting_id: str, participant_id: str, offer_sdp: str) -> str:
+        """A new offer from a connected peer (e.g. screen share added); returns the answer."""
+
+    async def leave(self, meeting_id: str, participant_id: str) -> None:
+        """Close the participant's peer (idempotent)."""
+
+    async def set_video_muted(self, meeting_id: str, participant_id: str, muted: bool) -> None:
+        """Show the participant's tile without their camera (their name only)."""
+
+    async def set_presenter(self, meeting_id: str, participant_id: str | None) -> None:
+        """Give a participant (screen sharing) the big tile; None: back to the grid."""
+
+    def members(self, meeting_id: str) -> list[Member]: ...
+
+    def stats(self) -> MediaStats: ...
