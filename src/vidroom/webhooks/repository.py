@@ -51,24 +51,27 @@ async def claim_due(
 ) -> list[str]:
     """Lease up to ``limit`` due deliveries; the ids this caller now holds.
 
-    One statement: ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) AND <still
-    due> RETURNING id``. PostgreSQL skips rows other workers are claiming; SQLite (which has no
-    FOR UPDATE) serialises writers, so the single UPDATE is atomic there. Repeating the due
-    condition in the outer WHERE makes a row claimed meanwhile drop out instead of being
-    claimed twice.
+    Two statements in the caller's transaction: ``SELECT ... LIMIT n FOR UPDATE SKIP LOCKED``
+    locks the rows (PostgreSQL skips rows other workers hold; the locks last until commit), then
+    an ``UPDATE`` sets the lease on exactly those rows. (A single ``UPDATE ... WHERE id IN
+    (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`` may run the subquery more than once and take
+    more than ``n`` rows.) SQLite has no FOR UPDATE; its ``BEGIN IMMEDIATE`` transactions
+    serialise writers. The due condition is repeated in the UPDATE as a guard.
     """
     due = _due(now)
-    candidates = (
+    locked = await session.execute(
         select(WebhookDelivery.id)
         .where(*due)
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.created_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
-        .scalar_subquery()
     )
+    ids = [row[0] for row in locked.all()]
+    if not ids:
+        return []
     result = await session.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.id.in_(candidates), *due)
+        .where(WebhookDelivery.id.in_(ids), *due)
         .values(claimed_until=lease_until)
         .returning(WebhookDelivery.id)
         .execution_options(synchronize_session=False)
