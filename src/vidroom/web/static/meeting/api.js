@@ -1,0 +1,76 @@
+// The meeting API's participant calls (spec eyeson.md §3), by access key. Never logs the key.
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** The access key of this page: /join?<access key> (tokens are [A-Za-z0-9_]+). */
+export function accessKeyFromLocation(search = window.location.search) {
+  const raw = search.startsWith("?") ? search.slice(1) : search;
+  if (raw.startsWith("guest=")) {
+    return "";
+  }
+  return raw.replace(/\W+/g, "");
+}
+
+async function call(method, path, body) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      body,
+      cache: "no-store",
+      credentials: "same-origin",
+      referrerPolicy: "no-referrer",
+      headers: { Accept: "application/json" },
+    });
+  } catch (error) {
+    throw new ApiError(0, "The server could not be reached.");
+  }
+  const type = response.headers.get("content-type") || "";
+  const data = type.includes("application/json") ? await response.json().catch(() => null) : null;
+  if (!response.ok) {
+    const message = data && typeof data.error === "string" ? data.error : response.statusText;
+    throw new ApiError(response.status, message);
+  }
+  return data;
+}
+
+export class Api {
+  constructor(accessKey) {
+    this.base = "/rooms/" + encodeURIComponent(accessKey);
+    this.users = new Map();
+  }
+
+  /** GET /rooms/<ak>: the room response (§2.1), with a fresh signalling token. */
+  room() {
+    return call("GET", this.base);
+  }
+
+  /** POST /rooms/<ak>/messages: a chat message to everyone. */
+  sendMessage(content, type = "chat") {
+    const form = new FormData();
+    form.append("type", type);
+    form.append("content", content);
+    return call("POST", this.base + "/messages", form);
+  }
+
+  /** GET /rooms/<ak>/users/<cid>: {id, name, avatar, guest}, cached per client id. */
+  user(clientId) {
+    const cid = String(clientId).split("@")[0];
+    if (!this.users.has(cid)) {
+      const found = call("GET", this.base + "/users/" + encodeURIComponent(cid));
+      found.catch(() => this.users.delete(cid));
+      this.users.set(cid, found);
+    }
+    return this.users.get(cid);
+  }
+
+  /** DELETE /rooms/<ak>/users/<id>: remove a participant (kick). */
+  removeUser(userId) {
+    return call("DELETE", this.base + "/users/" + encodeURIComponent(userId));
+  }
+}
