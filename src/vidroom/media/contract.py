@@ -69,6 +69,8 @@ class RoomStats:
     encode_ms: float  # mean encode time per frame over the last window
     dropped_frames: int  # frames dropped in per-peer queues, total
     keyframes: int  # keyframes encoded, total
+    compose_ms: float = 0.0  # mean composite time per frame over the last window
+    keyframe_requests: int = 0  # PLI/FIR and newcomer requests received, total
 
 
 @dataclass

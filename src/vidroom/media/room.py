@@ -1,0 +1,367 @@
+"""One meeting's mixer: its peers, the composite loop, the audio loop and a watchdog.
+
+Compose + encode run in one worker thread per room (a single-thread executor, so frames are
+encoded in order and the event loop never blocks on them); the loop only hands the same
+packets to every peer's bounded queue. The audio mix-minus runs inline every 20 ms (numpy on
+960 samples). A peer is closed and reported (``peer_closed``) when its connection fails or
+closes, or when no media arrived from it for ``media_timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import av
+from aiortc import RTCIceServer
+
+from vidroom.media import layout
+from vidroom.media.compositor import Compositor, TileSource
+from vidroom.media.contract import (
+    Answer,
+    MediaError,
+    MediaEvents,
+    Member,
+    PeerSpec,
+    RoomSpec,
+    RoomStats,
+    Tile,
+)
+from vidroom.media.encoder import SharedEncoder
+from vidroom.media.mixer import Mixer
+from vidroom.media.peer import Peer
+from vidroom.media.tracks import AUDIO_RATE, AUDIO_SAMPLES
+
+log = logging.getLogger(__name__)
+
+MEDIA_TIMEOUT_S = 15.0
+MAX_PEERS = 16
+AUDIO_PERIOD_S = AUDIO_SAMPLES / AUDIO_RATE
+
+
+class RoomMedia:
+    def __init__(
+        self,
+        spec: RoomSpec,
+        events: MediaEvents,
+        *,
+        ice_servers: list[RTCIceServer],
+        media_timeout: float = MEDIA_TIMEOUT_S,
+        max_peers: int = MAX_PEERS,
+    ) -> None:
+        self.spec = spec
+        self.events = events
+        self.ice_servers = ice_servers
+        self.media_timeout = media_timeout
+        self.max_peers = max_peers
+        self.peers: dict[str, Peer] = {}
+        self.presenter: str | None = None
+        self.encoder = SharedEncoder(spec.size, spec.fps)
+        self.compositor = Compositor(spec.size, spec.background_color, spec.show_names)
+        self.mixer = Mixer()
+        self._muted: set[str] = set()
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"media-{spec.meeting_id}")
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+        self._closed = False
+        self._next_spec: RoomSpec | None = None
+        self._inflight: Future[list[av.Packet[Any]]] | None = None
+        self._t0 = time.monotonic()
+        self._last_pts = -1
+        self._encode_ms: deque[float] = deque(maxlen=60)
+        self._compose_ms: deque[float] = deque(maxlen=60)
+        self._frame_times: deque[float] = deque(maxlen=120)
+        self._dropped_gone = 0
+        self._old_keyframes = 0
+        self._old_requests = 0
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def update(self, spec: RoomSpec) -> None:
+        """Apply a new look (size, names, background, fps) from the next frame on."""
+        if spec != self.spec:
+            self._next_spec = spec
+
+    def _apply_spec(self) -> None:
+        spec, self._next_spec = self._next_spec, None
+        if spec is None:
+            return
+        if spec.size != self.spec.size or spec.fps != self.spec.fps:
+            self.encoder.close()
+            self._old_keyframes += self.encoder.keyframes
+            self._old_requests += self.encoder.requests
+            self.encoder = SharedEncoder(spec.size, spec.fps)
+        self.compositor = Compositor(spec.size, spec.background_color, spec.show_names)
+        self.spec = spec
+
+    def start(self) -> None:
+        if not self._loops:
+            self._loops = [
+                asyncio.create_task(self._video_loop()),
+                asyncio.create_task(self._audio_loop()),
+                asyncio.create_task(self._watchdog()),
+            ]
+
+    async def close(self) -> None:
+        """Close every peer and stop the loops (idempotent; reports nothing)."""
+        if self._closed:
+            return
+        self._closed = True
+        for task in self._loops:
+            task.cancel()
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        if self._inflight is not None and not self._inflight.done():
+            await asyncio.wait([asyncio.wrap_future(self._inflight)])  # a frame being encoded
+        peers = list(self.peers.values())
+        self.peers.clear()
+        await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._executor.shutdown(wait=True)
+        self.encoder.close()
+
+    # -- peers -------------------------------------------------------------------------
+
+    async def join(self, spec: PeerSpec, offer_sdp: str) -> Answer:
+        if self._closed:
+            raise MediaError(404, "the meeting's media room is closed")
+        if spec.participant_id in self.peers:
+            raise MediaError(409, "participant already in a call; leave first")
+        if len(self.peers) >= self.max_peers:
+            raise MediaError(503, "the meeting's media room is full")
+        peer = Peer(
+            spec,
+            ice_servers=self.ice_servers,
+            request_keyframe=self._request_keyframe,
+            audio_in=self.mixer.add(spec.participant_id),
+            on_state=self._on_peer_state,
+        )
+        peer.video_muted = spec.participant_id in self._muted
+        self.peers[spec.participant_id] = peer  # reserved: a concurrent join gets 409
+        try:
+            answer = await peer.accept(offer_sdp)
+            if self.peers.get(spec.participant_id) is not peer:
+                raise MediaError(404, "the call was closed while it was being set up")
+        except BaseException as exc:
+            gone = self.peers.get(spec.participant_id) is not peer
+            if not gone:
+                del self.peers[spec.participant_id]
+                self.mixer.remove(spec.participant_id)
+            await peer.close()
+            if isinstance(exc, MediaError) or not isinstance(exc, Exception):
+                raise
+            if gone:
+                raise MediaError(404, "the call was closed while it was being set up") from exc
+            log.warning(
+                "media room %s: could not answer an offer", self.spec.meeting_id, exc_info=True
+            )
+            raise MediaError(400, "could not answer the SDP offer") from exc
+        self.encoder.request_keyframe()
+        await self._layout_changed()
+        return Answer(call_id=peer.call_id, sdp=answer)
+
+    async def renegotiate(self, participant_id: str, offer_sdp: str) -> str:
+        peer = self.peers.get(participant_id)
+        if peer is None:
+            raise MediaError(404, "participant not in a call")
+        return await peer.renegotiate(offer_sdp)
+
+    async def leave(self, participant_id: str, reason: str | None = None) -> None:
+        """Close a peer (idempotent). ``reason`` set: an unsolicited close, reported."""
+        peer = self.peers.pop(participant_id, None)
+        if peer is None:
+            return
+        self.mixer.remove(participant_id)
+        self._dropped_gone += peer.video_out.dropped
+        if self.presenter == participant_id:
+            self.presenter = None
+        await peer.close()
+        if reason is not None:
+            await self._report(
+                self.events.peer_closed(self.spec.meeting_id, participant_id, reason)
+            )
+        await self._layout_changed()
+
+    def _request_keyframe(self) -> None:
+        self.encoder.request_keyframe()  # whichever encoder is current
+
+    def _on_peer_state(self, peer: Peer, state: str) -> None:
+        if self.peers.get(peer.participant_id) is not peer:
+            return
+        if state == "connected":
+            self.encoder.request_keyframe()
+            self._spawn(
+                self._report(self.events.peer_connected(self.spec.meeting_id, peer.participant_id))
+            )
+        elif state in ("failed", "closed"):
+            self._spawn(self.leave(peer.participant_id, reason=f"connection {state}"))
+
+    async def set_video_muted(self, participant_id: str, muted: bool) -> None:
+        if muted:
+            self._muted.add(participant_id)
+        else:
+            self._muted.discard(participant_id)
+        peer = self.peers.get(participant_id)
+        if peer is not None and peer.video_muted != muted:
+            peer.video_muted = muted
+            await self._layout_changed()
+
+    async def set_presenter(self, participant_id: str | None) -> None:
+        if participant_id is not None and participant_id not in self.peers:
+            raise MediaError(404, "participant not in a call")
+        if self.presenter != participant_id:
+            self.presenter = participant_id
+            await self._layout_changed()
+
+    # -- layout ------------------------------------------------------------------------
+
+    def _ordered(self) -> list[Peer]:
+        peers = list(self.peers.values())
+        if self.presenter in self.peers:
+            peers.sort(key=lambda p: p.participant_id != self.presenter)
+        return peers
+
+    def _cells(self, count: int) -> list[layout.Rect]:
+        if self.presenter in self.peers:
+            return layout.presenter(count, self.spec.size)
+        return layout.grid(count, self.spec.size)
+
+    def members(self) -> list[Member]:
+        return [
+            Member(
+                participant_id=p.participant_id,
+                client_id=p.spec.client_id,
+                display_name=p.spec.display_name,
+                video_muted=p.video_muted,
+                presenting=p.participant_id == self.presenter,
+            )
+            for p in self._ordered()
+        ]
+
+    def tiles(self) -> list[Tile]:
+        peers = self._ordered()
+        return [
+            Tile(p.spec.client_id, c.x, c.y, c.width, c.height)
+            for p, c in zip(peers, self._cells(len(peers)), strict=True)
+        ]
+
+    async def _layout_changed(self) -> None:
+        if not self._closed:
+            await self._report(
+                self.events.layout_changed(self.spec.meeting_id, self.members(), self.tiles())
+            )
+
+    # -- loops -------------------------------------------------------------------------
+
+    async def _paced(
+        self, period: Callable[[], float], tick: Callable[[], Awaitable[None]]
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        start, count, current = loop.time(), 0, period()
+        while True:
+            if period() != current:  # the frame rate changed
+                start, count, current = loop.time(), 0, period()
+            count += 1
+            delay = start + count * current - loop.time()
+            if delay < -current:  # fell behind: skip the missed ticks
+                start, count, delay = loop.time(), 0, 0.0
+            await asyncio.sleep(max(0.0, delay))
+            try:
+                await tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("media room %s: tick failed", self.spec.meeting_id)
+
+    async def _video_loop(self) -> None:
+        await self._paced(lambda: 1 / self.spec.fps, self._video_tick)
+
+    async def _video_tick(self) -> None:
+        if self._next_spec is not None:
+            self._apply_spec()
+        peers = self._ordered()
+        if not peers:
+            return
+        cells = self._cells(len(peers))
+        sources = [TileSource(p.spec.client_id, p.spec.display_name, p.picture()) for p in peers]
+        pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * 90000))
+        self._last_pts = pts
+        self._inflight = self._executor.submit(self._render, cells, sources, pts)
+        packets = await asyncio.wrap_future(self._inflight)
+        for peer in self.peers.values():
+            for packet in packets:
+                peer.video_out.push(packet)
+
+    def _render(
+        self, cells: list[layout.Rect], sources: list[TileSource], pts: int
+    ) -> list[av.Packet[Any]]:
+        """Worker thread: compose and encode one frame."""
+        started = time.perf_counter()
+        frame = self.compositor.compose(cells, sources)
+        composed = time.perf_counter()
+        packets = self.encoder.encode(frame, pts)
+        self._compose_ms.append((composed - started) * 1000)
+        self._encode_ms.append((time.perf_counter() - composed) * 1000)
+        self._frame_times.append(time.monotonic())
+        return packets
+
+    async def _audio_loop(self) -> None:
+        await self._paced(lambda: AUDIO_PERIOD_S, self._audio_tick)
+
+    async def _audio_tick(self) -> None:
+        if not self.peers:
+            return
+        mixes = self.mixer.mix(list(self.peers))
+        for key, peer in self.peers.items():
+            peer.audio_out.push(mixes[key])
+
+    async def _watchdog(self) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self.media_timeout / 4))
+            now = time.monotonic()
+            for peer in list(self.peers.values()):
+                if now - peer.last_media > self.media_timeout:
+                    self._spawn(self.leave(peer.participant_id, reason="no media"))
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        if self._closed:
+            if asyncio.iscoroutine(coro):
+                coro.close()
+            return
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _report(self, call: Awaitable[None]) -> None:
+        try:
+            await call
+        except Exception:
+            log.exception("media room %s: event handler failed", self.spec.meeting_id)
+
+    def stats(self) -> RoomStats:
+        times = list(self._frame_times)
+        now = time.monotonic()
+        recent = [t for t in times if now - t <= 5.0]
+        fps = 0.0
+        if len(recent) >= 2 and recent[-1] - recent[0] >= 0.5:
+            fps = (len(recent) - 1) / (recent[-1] - recent[0])
+        encode, compose = list(self._encode_ms), list(self._compose_ms)
+        return RoomStats(
+            meeting_id=self.spec.meeting_id,
+            peers=len(self.peers),
+            composite_fps=round(fps, 2),
+            encode_ms=round(sum(encode) / len(encode), 3) if encode else 0.0,
+            dropped_frames=self._dropped_gone
+            + sum(p.video_out.dropped for p in self.peers.values()),
+            keyframes=self._old_keyframes + self.encoder.keyframes,
+            compose_ms=round(sum(compose) / len(compose), 3) if compose else 0.0,
+            keyframe_requests=self._old_requests + self.encoder.requests,
+        )

@@ -1,0 +1,109 @@
+"""The media server as the rest of vidroom sees it: one :class:`RoomMedia` per meeting.
+
+Implements :class:`vidroom.media.contract.MediaControl`. A room is opened lazily by the first
+``join`` when ``open_room`` was not called. Joining twice with the same participant is refused
+with 409 (``leave`` first to replace a stale connection). ``peer_closed`` is reported only for
+closes the media server decided (connection failed/closed by the remote, no media for 15 s),
+not for ``leave``/``close_room``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from aiortc import RTCIceServer
+
+from vidroom.media.contract import (
+    Answer,
+    MediaError,
+    MediaEvents,
+    MediaStats,
+    Member,
+    PeerSpec,
+    RoomSpec,
+)
+from vidroom.media.room import MAX_PEERS, MEDIA_TIMEOUT_S, RoomMedia
+
+
+def ice_server(value: RTCIceServer | str) -> RTCIceServer:
+    """An RTCIceServer from itself or a plain ``stun:``/``turn:`` URL (no credentials)."""
+    return value if isinstance(value, RTCIceServer) else RTCIceServer(urls=value)
+
+
+class MediaSupervisor:
+    def __init__(
+        self,
+        events: MediaEvents,
+        *,
+        ice_servers: Sequence[RTCIceServer | str] = (),
+        media_timeout: float = MEDIA_TIMEOUT_S,
+        max_peers: int = MAX_PEERS,
+    ) -> None:
+        self.events = events
+        self.ice_servers = [ice_server(s) for s in ice_servers]
+        self.media_timeout = media_timeout
+        self.max_peers = max_peers
+        self.rooms: dict[str, RoomMedia] = {}
+
+    def _room(self, meeting_id: str) -> RoomMedia:
+        room = self.rooms.get(meeting_id)
+        if room is None:
+            raise MediaError(404, "no media room for this meeting")
+        return room
+
+    async def open_room(self, spec: RoomSpec) -> None:
+        existing = self.rooms.get(spec.meeting_id)
+        if existing is not None:
+            existing.update(spec)  # e.g. opened by a join before the meeting's options
+            return
+        room = RoomMedia(
+            spec,
+            self.events,
+            ice_servers=self.ice_servers,
+            media_timeout=self.media_timeout,
+            max_peers=self.max_peers,
+        )
+        self.rooms[spec.meeting_id] = room
+        room.start()
+
+    async def close_room(self, meeting_id: str) -> None:
+        room = self.rooms.pop(meeting_id, None)
+        if room is not None:
+            await room.close()
+
+    async def close(self) -> None:
+        """Close every room (application shutdown)."""
+        rooms = list(self.rooms.values())
+        self.rooms.clear()
+        await asyncio.gather(*(room.close() for room in rooms), return_exceptions=True)
+
+    async def join(self, meeting_id: str, peer: PeerSpec, offer_sdp: str) -> Answer:
+        if meeting_id not in self.rooms:
+            await self.open_room(RoomSpec(meeting_id=meeting_id))
+        return await self._room(meeting_id).join(peer, offer_sdp)
+
+    async def renegotiate(self, meeting_id: str, participant_id: str, offer_sdp: str) -> str:
+        return await self._room(meeting_id).renegotiate(participant_id, offer_sdp)
+
+    async def leave(self, meeting_id: str, participant_id: str) -> None:
+        room = self.rooms.get(meeting_id)
+        if room is not None:
+            await room.leave(participant_id)
+
+    async def set_video_muted(self, meeting_id: str, participant_id: str, muted: bool) -> None:
+        room = self.rooms.get(meeting_id)
+        if room is not None:
+            await room.set_video_muted(participant_id, muted)
+
+    async def set_presenter(self, meeting_id: str, participant_id: str | None) -> None:
+        room = self.rooms.get(meeting_id)
+        if room is not None:
+            await room.set_presenter(participant_id)
+
+    def members(self, meeting_id: str) -> list[Member]:
+        room = self.rooms.get(meeting_id)
+        return room.members() if room is not None else []
+
+    def stats(self) -> MediaStats:
+        return MediaStats(rooms=[room.stats() for room in self.rooms.values()])

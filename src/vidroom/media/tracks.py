@@ -1,0 +1,133 @@
+"""Per-peer outgoing tracks: the shared composite packets and the peer's own audio mix.
+
+``PacketTrack.recv`` hands the sender the room's encoded ``av.Packet`` objects unchanged
+(aiortc then only packetises them). Its queue is small and bounded: when it is full the
+track drops everything up to the next keyframe (and asks for one) instead of growing.
+
+aiortc turns a PLI/FIR from the receiver into ``RTCRtpSender._send_keyframe()``, which on the
+packet path does nothing; :func:`route_keyframe_requests` replaces it per sender with the
+shared encoder's request. That is a private API: aiortc is pinned to ``<1.17`` and
+``tests/media`` checks it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import av
+import numpy as np
+import numpy.typing as npt
+from aiortc import RTCRtpSender
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+AUDIO_RATE = 48000
+AUDIO_SAMPLES = 960  # 20 ms
+AUDIO_TIME_BASE = fractions.Fraction(1, AUDIO_RATE)
+VIDEO_QUEUE = 8
+AUDIO_QUEUE = 6
+
+
+class PacketTrack(MediaStreamTrack):
+    """The composite for one peer: shared packets from a bounded queue."""
+
+    kind = "video"
+
+    def __init__(self, request_keyframe: Callable[[], None], maxsize: int = VIDEO_QUEUE) -> None:
+        super().__init__()
+        self._request_keyframe = request_keyframe
+        self._queue: deque[av.Packet[Any]] = deque()
+        self._maxsize = maxsize
+        self._ready = asyncio.Event()
+        self._waiting_keyframe = True  # a receiver can only start on a keyframe
+        self._started = False
+        self._overflowed = 0
+        self.overflows = 0  # times the queue was full
+        self.dropped = 0  # packets not delivered because of overflows
+        self.sent = 0
+
+    def push(self, packet: av.Packet[Any]) -> None:
+        """Offer a packet (event loop thread). Until the sender starts reading nothing is
+        queued; then the track starts on a keyframe, and on overflow it drops to the next."""
+        if not self._started or self.readyState != "live":
+            return
+        if self._waiting_keyframe:
+            if not packet.is_keyframe:
+                self.dropped += self._overflowed  # the first wait (a newcomer) is no loss
+                return
+            self._waiting_keyframe = False
+        if len(self._queue) >= self._maxsize:
+            self._overflowed = 1
+            self.overflows += 1
+            self.dropped += len(self._queue) + 1
+            self._queue.clear()
+            self._waiting_keyframe = not packet.is_keyframe
+            self._request_keyframe()
+            if self._waiting_keyframe:
+                return
+        self._queue.append(packet)
+        self._ready.set()
+
+    async def recv(self) -> av.Packet[Any]:
+        if not self._started:
+            self._started = True
+            self._request_keyframe()  # every newcomer gets a keyframe
+        while not self._queue:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._ready.clear()
+            await self._ready.wait()
+        self.sent += 1
+        return self._queue.popleft()
+
+    def stop(self) -> None:
+        super().stop()
+        self._ready.set()
+
+
+class MixTrack(MediaStreamTrack):
+    """The audio one peer hears (everyone but themselves): 20 ms, 48 kHz, mono s16 frames
+    pushed by the room's mixer; aiortc encodes them to Opus for this peer."""
+
+    kind = "audio"
+
+    def __init__(self, maxsize: int = AUDIO_QUEUE) -> None:
+        super().__init__()
+        self._queue: deque[npt.NDArray[np.int16]] = deque(maxlen=maxsize)
+        self._ready = asyncio.Event()
+        self._pts = 0
+
+    def push(self, samples: npt.NDArray[np.int16]) -> None:
+        """Offer 960 samples (event loop thread); the oldest are dropped when full."""
+        if self.readyState != "live":
+            return
+        self._queue.append(samples)
+        self._ready.set()
+
+    async def recv(self) -> av.AudioFrame:
+        while not self._queue:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._ready.clear()
+            await self._ready.wait()
+        samples = self._queue.popleft()
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = AUDIO_RATE
+        frame.time_base = AUDIO_TIME_BASE
+        frame.pts = self._pts
+        self._pts += samples.shape[0]
+        return frame
+
+    def stop(self) -> None:
+        super().stop()
+        self._ready.set()
+
+
+def route_keyframe_requests(sender: RTCRtpSender, request_keyframe: Callable[[], None]) -> None:
+    """Make a PLI/FIR received by ``sender`` ask the shared encoder for a keyframe."""
+    if not callable(getattr(sender, "_send_keyframe", None)):
+        raise RuntimeError("aiortc RTCRtpSender has no _send_keyframe: check the aiortc pin")
+    setattr(sender, "_send_keyframe", request_keyframe)  # noqa: B010 - private aiortc hook
