@@ -1,0 +1,213 @@
+"""vidroom's media server alone (no control plane, no database) for benchmarks/media.py.
+
+    python benchmarks/media_server.py --port PORT [--mode shared|per-peer] [--widescreen]
+
+A ``MediaSupervisor`` with one room ("bench") inside ``loopback_ice()``, behind a tiny
+Starlette app on 127.0.0.1: ``POST /offer`` {client_id, name, sdp} → {sdp} (supervisor.join),
+``GET /tiles`` (the last layout reported), ``GET /stats``, ``GET /health``.
+
+``--mode per-peer`` swaps in :class:`PerPeerRoom`, defined here only for the comparison: the
+room composes once but encodes the composite once *per participant* (one ``SharedEncoder``
+each, same settings), spread over one worker thread per core. That is what a per-subscriber
+MCU costs with vidroom's encoder; plain aiortc per-subscriber encoding (REMB-driven bitrates)
+is not reproduced. A keyframe request from anyone forces a keyframe on every encoder (the
+room gives no hint which peer asked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import av
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from vidroom.media import layout
+from vidroom.media.compositor import TileSource
+from vidroom.media.contract import MediaError, MediaEvents, Member, PeerSpec, RoomSpec, Tile
+from vidroom.media.encoder import SharedEncoder
+from vidroom.media.room import RoomMedia
+from vidroom.media.supervisor import MediaSupervisor
+from vidroom.media.testing import loopback_ice
+
+ROOM = "bench"
+
+
+class Events:
+    """No control plane: remember the last layout, ignore the rest."""
+
+    def __init__(self) -> None:
+        self.tiles: list[Tile] = []
+
+    async def peer_connected(self, meeting_id: str, participant_id: str) -> None:
+        return None
+
+    async def peer_closed(self, meeting_id: str, participant_id: str, reason: str) -> None:
+        return None
+
+    async def layout_changed(
+        self, meeting_id: str, members: list[Member], tiles: list[Tile]
+    ) -> None:
+        self.tiles = tiles
+
+
+class PerPeerRoom(RoomMedia):
+    """Compose once, encode once per participant (the encode-once room's alternative)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.encoders: dict[str, SharedEncoder] = {}
+        self.workers = os.cpu_count() or 2
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="per-peer-encode")
+
+    def _request_keyframe(self) -> None:
+        for encoder in list(self.encoders.values()):
+            encoder.request_keyframe()
+
+    async def _video_tick(self) -> None:
+        peers = self._ordered()
+        if not peers:
+            return
+        for peer in peers:
+            if peer.participant_id not in self.encoders:
+                self.encoders[peer.participant_id] = SharedEncoder(self.spec.size, self.spec.fps)
+        for gone in set(self.encoders) - {p.participant_id for p in peers}:
+            self.encoders.pop(gone).close()
+        cells = self._cells(len(peers))
+        sources = [TileSource(p.spec.client_id, p.spec.display_name, p.picture()) for p in peers]
+        pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * 90000))
+        self._last_pts = pts
+        encoders = [(p.participant_id, self.encoders[p.participant_id]) for p in peers]
+        future = self._executor.submit(self._render_each, cells, sources, pts, encoders)
+        self._inflight = future  # type: ignore[assignment]
+        out = await asyncio.wrap_future(future)
+        for participant_id, packets in out.items():
+            peer = self.peers.get(participant_id)
+            if peer is not None:
+                for packet in packets:
+                    peer.video_out.push(packet)
+
+    def _render_each(
+        self,
+        cells: list[layout.Rect],
+        sources: list[TileSource],
+        pts: int,
+        encoders: list[tuple[str, SharedEncoder]],
+    ) -> dict[str, list[av.Packet]]:
+        started = time.perf_counter()
+        frame = self.compositor.compose(cells, sources)
+        composed = time.perf_counter()
+        count = min(len(encoders), self.workers)
+        chunks = [encoders[i::count] for i in range(count)]
+        # one picture per worker thread: the encoder stamps pts/pict_type on it
+        pictures = [frame] + [
+            av.VideoFrame.from_ndarray(frame.to_ndarray(), format="yuv420p")
+            for _ in range(count - 1)
+        ]
+
+        def encode(
+            chunk: list[tuple[str, SharedEncoder]], picture: av.VideoFrame
+        ) -> dict[str, Any]:
+            return {key: encoder.encode(picture, pts) for key, encoder in chunk}
+
+        out: dict[str, list[av.Packet]] = {}
+        for part in self._pool.map(encode, chunks, pictures):
+            out.update(part)
+        self._compose_ms.append((composed - started) * 1000)
+        self._encode_ms.append((time.perf_counter() - composed) * 1000)  # all encodes, wall
+        self._frame_times.append(time.monotonic())
+        return out
+
+    async def close(self) -> None:
+        await super().close()
+        self._pool.shutdown(wait=True)
+        for encoder in self.encoders.values():
+            encoder.close()
+
+
+class Supervisor(MediaSupervisor):
+    def __init__(self, events: MediaEvents, room_class: type[RoomMedia]) -> None:
+        super().__init__(events, ice_servers=())
+        self.room_class = room_class
+
+    async def open_room(self, spec: RoomSpec) -> None:
+        room = self.room_class(
+            spec,
+            self.events,
+            ice_servers=self.ice_servers,
+            media_timeout=self.media_timeout,
+            max_peers=self.max_peers,
+        )
+        self.rooms[spec.meeting_id] = room
+        room.start()
+
+
+def build(supervisor: Supervisor, events: Events) -> Starlette:
+    async def offer(request: Request) -> JSONResponse:
+        body = await request.json()
+        peer = PeerSpec(body["client_id"], body["client_id"], body["name"])
+        try:
+            answer = await supervisor.join(ROOM, peer, body["sdp"])
+        except MediaError as exc:
+            return JSONResponse({"error": exc.reason}, status_code=exc.code)
+        return JSONResponse({"sdp": answer.sdp})
+
+    async def tiles(request: Request) -> JSONResponse:
+        return JSONResponse([dataclasses.asdict(t) for t in events.tiles])
+
+    async def stats(request: Request) -> JSONResponse:
+        rooms = supervisor.stats().rooms
+        return JSONResponse(dataclasses.asdict(rooms[0]) if rooms else {})
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    return Starlette(
+        routes=[
+            Route("/offer", offer, methods=["POST"]),
+            Route("/tiles", tiles),
+            Route("/stats", stats),
+            Route("/health", health),
+        ]
+    )
+
+
+async def serve(args: argparse.Namespace) -> None:
+    events = Events()
+    room_class = PerPeerRoom if args.mode == "per-peer" else RoomMedia
+    supervisor = Supervisor(events, room_class)
+    await supervisor.open_room(RoomSpec(meeting_id=ROOM, widescreen=args.widescreen))
+    config = uvicorn.Config(
+        build(supervisor, events),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        lifespan="off",
+    )
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await supervisor.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--mode", choices=["shared", "per-peer"], default="shared")
+    parser.add_argument("--widescreen", action="store_true")
+    args = parser.parse_args()
+    with loopback_ice():
+        asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()
