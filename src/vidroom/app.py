@@ -24,6 +24,8 @@ from vidroom.api.eyeson.files import router as eyeson_files_router
 from vidroom.api.eyeson.realtime.redaction import redact_websocket_logs
 from vidroom.api.eyeson.realtime.router import router as eyeson_realtime_router
 from vidroom.api.eyeson.rooms import router as eyeson_rooms_router
+from vidroom.api.eyeson.sepp.router import router as eyeson_sepp_router
+from vidroom.api.eyeson.sepp.wiring import start_media, stop_media
 from vidroom.api.eyeson.webhooks import router as eyeson_webhooks_router
 from vidroom.api.metrics import router as metrics_router
 from vidroom.db.engine import create_engine, create_sessionmaker
@@ -85,9 +87,11 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         app.state.vidroom = built
         built.supervisor.start()
         built.webhooks.start()
+        built.media = start_media(app, built)
         try:
             yield
         finally:
+            await stop_media(app)
             await built.webhooks.stop()
             await built.supervisor.stop()
             await built.engine.dispose()
@@ -134,6 +138,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     app.include_router(daily_router)
     app.include_router(eyeson_rooms_router)
     app.include_router(eyeson_realtime_router)
+    app.include_router(eyeson_sepp_router)
     app.include_router(eyeson_files_router)
     app.include_router(eyeson_webhooks_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")

@@ -157,6 +157,10 @@ def parser() -> argparse.ArgumentParser:
     password.add_argument("--email", required=True)
     password.add_argument("--password-stdin", action="store_true")
     password.set_defaults(run=cmd_users_password)
+
+    from vidroom.client.cli import add_bot_parser
+
+    add_bot_parser(sub)
     return root
 
 

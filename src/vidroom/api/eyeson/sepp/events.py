@@ -1,0 +1,54 @@
+"""What the media server reports, applied to the control plane: presence in the database, and
+``memberlist`` / ``source_update`` / ``call_terminated`` on the meeting's signalling sockets."""
+
+from __future__ import annotations
+
+import logging
+
+from vidroom.api.eyeson.sepp import protocol
+from vidroom.api.eyeson.sepp.hub import Hub
+from vidroom.media.contract import Member, Tile
+from vidroom.meetings import live
+
+log = logging.getLogger(__name__)
+
+
+class SeppMediaEvents:
+    """Implements :class:`vidroom.media.contract.MediaEvents`. Created before the media server
+    (which needs it) and bound to the hub afterwards; reports before binding only touch the
+    database."""
+
+    def __init__(self, hub: Hub | None = None) -> None:
+        self.hub = hub
+
+    def bind(self, hub: Hub) -> None:
+        self.hub = hub
+
+    async def peer_connected(self, meeting_id: str, participant_id: str) -> None:
+        if self.hub is None:
+            return
+        try:
+            async with self.hub.db.uow() as uow:
+                participant = await live.participant_by_id(uow.session, participant_id)
+                if participant is not None and participant.meeting_id == meeting_id:
+                    await live.seen(uow, participant, online=True)
+        except Exception:
+            log.exception("sepp: could not record %s as connected", participant_id)
+
+    async def peer_closed(self, meeting_id: str, participant_id: str, reason: str) -> None:
+        """The peer's media is gone (ICE failure, timeout, closed): end the call."""
+        if self.hub is None:
+            return
+        log.info("sepp: media peer %s closed (%s)", participant_id, reason[:80])
+        call = self.hub.call_of(meeting_id, participant_id)
+        if call is not None:
+            call.line.terminate(protocol.GONE)
+            await self.hub.end_call(call)
+        else:
+            await self.hub.offline(participant_id)
+
+    async def layout_changed(
+        self, meeting_id: str, members: list[Member], tiles: list[Tile]
+    ) -> None:
+        if self.hub is not None:
+            self.hub.layout(meeting_id, members, tiles)
