@@ -43,17 +43,6 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 10_000
 MEDIA_TIMEOUT_MS = 20_000
-SRC = Path(__file__).resolve().parents[2] / "src" / "vidroom"
-
-
-def _signalling_wired() -> bool:
-    """The SEPP websocket (``/call``) and the media server are part of the app."""
-    app = (SRC / "app.py").read_text()
-    return (
-        (SRC / "api" / "eyeson" / "sepp").is_dir()
-        and (SRC / "media" / "supervisor.py").is_file()
-        and "sepp" in app
-    )
 
 
 @pytest.fixture
@@ -254,11 +243,6 @@ async def test_the_page_works_by_keyboard_at_phone_width(
     assert alice.problems == [], alice.problems
 
 
-@pytest.mark.xfail(
-    not _signalling_wired(),
-    strict=True,
-    reason="the SEPP signalling websocket (/call) and the media server are not wired yet",
-)
 async def test_two_people_meet_see_the_composite_chat_and_leave(
     browser: Browser, live_server: LiveServer
 ) -> None:
