@@ -1,12 +1,12 @@
-"""Credentials travel in ``/rt``'s query string (clients put them there): keep them out of the
-server's log lines about websocket connections."""
+"""Credentials travel in the websockets' query strings (``/rt?access_key=``, ``/rt?api_key=``,
+``/call?auth_token=``: clients put them there): keep them out of uvicorn's log lines."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-SECRET_QUERY = re.compile(r"((?:access_key|api_key)=)[^&\s\"]*", re.IGNORECASE)
+SECRET_QUERY = re.compile(r"((?:access_key|api_key|auth_token)=)[^&\s\"]*", re.IGNORECASE)
 LOGGERS = ("uvicorn.error", "uvicorn.access")
 
 

@@ -11,12 +11,11 @@ builds the media server itself with ``events`` (the media server reports through
 
 from __future__ import annotations
 
-import logging
-import re
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
+from vidroom.api.eyeson.realtime.redaction import redact_websocket_logs
 from vidroom.api.eyeson.sepp.config import SeppConfig
 from vidroom.api.eyeson.sepp.events import SeppMediaEvents
 from vidroom.api.eyeson.sepp.hub import Hub
@@ -26,26 +25,6 @@ from vidroom.media.contract import MediaControl
 if TYPE_CHECKING:
     from vidroom.media.supervisor import MediaSupervisor
 from vidroom.state import AppState
-
-_TOKEN_QUERY = re.compile(r"(auth_token=)[^&\s\"]*", re.IGNORECASE)
-_LOGGERS = ("uvicorn.error", "uvicorn.access")
-
-
-class RedactAuthToken(logging.Filter):
-    """``/call?auth_token=`` puts a credential in the request line: keep it out of logs."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and record.args:
-            record.args = tuple(
-                _TOKEN_QUERY.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                for a in record.args
-            )
-        if isinstance(record.msg, str) and "auth_token=" in record.msg:
-            record.msg = _TOKEN_QUERY.sub(r"\1[redacted]", record.msg)
-        return True
-
-
-_FILTER = RedactAuthToken()
 
 
 def install(
@@ -63,10 +42,7 @@ def install(
     app.state.sepp = hub
     if not any(getattr(r, "path", None) == "/call" for r in app.router.routes):
         app.include_router(router)
-    for name in _LOGGERS:
-        logger = logging.getLogger(name)
-        if _FILTER not in logger.filters:
-            logger.addFilter(_FILTER)
+    redact_websocket_logs()
     return hub
 
 
