@@ -174,12 +174,14 @@ def test_credentials_stay_out_of_the_server_log(caplog: pytest.LogCaptureFixture
                 "/rt?room_id=r1&api_key=SECRET1&x=1",
             )
             logger.info('"WebSocket /rt?access_key=SECRET2" 403')
+            logger.info('"WebSocket /call?auth_token=SECRET3.x.y" 401')
     finally:
         logger.removeHandler(caplog.handler)
     text = caplog.text
     assert "SECRET" not in text
     assert "api_key=[redacted]&x=1" in text
     assert "access_key=[redacted]" in text
+    assert "auth_token=[redacted]" in text
 
 
 async def test_a_command_flood_is_cut_off(rt_server: RtServer, acme: TeamKey) -> None:
