@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -246,10 +245,6 @@ async def running_meetings(session: AsyncSession, team: Team) -> Sequence[Meetin
     return await repository.running_meetings(session, team.id)
 
 
-async def running_meetings_all(session: AsyncSession) -> Sequence[Meeting]:
-    return await repository.running_meetings(session)
-
-
 async def running_meeting(session: AsyncSession, team: Team, room_key: str) -> Meeting:
     meeting = await repository.running_meeting(session, team.id, room_key)
     if meeting is None:
@@ -354,29 +349,6 @@ async def end(uow: UnitOfWork, meeting: Meeting, *, reason: str = "api") -> None
             reason="api" if reason == "api" else "empty",
         )
     )
-
-
-async def expired_meetings(
-    session: AsyncSession, *, now: datetime, presence: timedelta, grace: timedelta
-) -> list[Meeting]:
-    """Running meetings nobody has been present in for longer than the grace period."""
-    found = []
-    for meeting in await repository.running_meetings(session):
-        last = await repository.last_seen(session, meeting.id) or meeting.started_at
-        if last < now - presence - grace:
-            found.append(meeting)
-    return found
-
-
-async def stale_participants(
-    session: AsyncSession, meeting: Meeting, *, now: datetime, presence: timedelta
-) -> list[Participant]:
-    """Participants marked online whose presence has lapsed (e.g. after a crash)."""
-    return [
-        p
-        for p in await repository.participants_of(session, meeting.id, True)
-        if p.last_seen_at < now - presence
-    ]
 
 
 # --- media signalling (SEPP) -------------------------------------------------------------------

@@ -5,13 +5,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from vidroom.db.uow import Database
 from vidroom.kit.clock import utc_now
-from vidroom.meetings import live
+from vidroom.meetings import live, repository
+from vidroom.meetings.models import Meeting, Participant
 
 log = logging.getLogger(__name__)
+
+
+async def expired_meetings(
+    session: AsyncSession, *, now: datetime, presence: timedelta, grace: timedelta
+) -> list[Meeting]:
+    """Running meetings nobody has been present in for longer than the grace period."""
+    found = []
+    for meeting in await repository.running_meetings(session):
+        last = await repository.last_seen(session, meeting.id) or meeting.started_at
+        if last < now - presence - grace:
+            found.append(meeting)
+    return found
+
+
+async def stale_participants(
+    session: AsyncSession, meeting: Meeting, *, now: datetime, presence: timedelta
+) -> list[Participant]:
+    """Participants marked online whose presence has lapsed (e.g. after a crash)."""
+    return [
+        p
+        for p in await repository.participants_of(session, meeting.id, True)
+        if p.last_seen_at < now - presence
+    ]
 
 
 class MeetingSupervisor:
@@ -34,12 +60,12 @@ class MeetingSupervisor:
         now = utc_now()
         ended: list[str] = []
         async with self.db.uow() as uow:
-            for meeting in await live.running_meetings_all(uow.session):
-                for participant in await live.stale_participants(
+            for meeting in await repository.running_meetings(uow.session):
+                for participant in await stale_participants(
                     uow.session, meeting, now=now, presence=self.presence
                 ):
                     await live.set_online(uow, participant, False)
-            for meeting in await live.expired_meetings(
+            for meeting in await expired_meetings(
                 uow.session, now=now, presence=self.presence, grace=self.grace
             ):
                 await live.end(uow, meeting, reason="empty")
