@@ -65,15 +65,19 @@ def tone(hz: float, samples: int = 960, offset: int = 0) -> av.AudioFrame:
 def test_mix_minus() -> None:
     mixer = Mixer()
     inputs = {key: mixer.add(key) for key in ("a", "b", "c")}
-    assert mixer.mix(["a", "b", "c"])["a"].max() == 0  # nothing yet: silence
+    assert mixer.mix(["a", "b", "c"]).of("a").max() == 0  # nothing yet: silence
     heard: dict[str, list[np.ndarray]] = {k: [] for k in inputs}  # type: ignore[type-arg]
     for i in range(60):
         for key, hz in (("a", 500.0), ("b", 900.0)):
             inputs[key].push(tone(hz, offset=i * 960))
-        for key, out in mixer.mix(["a", "b", "c"]).items():
+        mix = mixer.mix(["a", "b", "c"])
+        for key in inputs:
+            out = mix.of(key)
             assert out.dtype == np.int16
             assert out.shape == (960,)
             heard[key].append(out)
+    assert set(mix.talking) == {"a", "b"}  # c sends nothing: it hears the full mix
+    assert mix.listeners == ["c"]
     last = {k: np.concatenate(v[-40:]) for k, v in heard.items()}
     assert dominant_tones(last["a"], 48000, [500, 900]) == {900}
     assert dominant_tones(last["b"], 48000, [500, 900]) == {500}
@@ -92,7 +96,7 @@ def test_mixer_resamples_other_rates_and_layouts() -> None:
         frame = av.AudioFrame.from_ndarray(data, format="s16", layout="mono")
         frame.sample_rate = 8000
         narrow.push(frame)
-        heard.append(mixer.mix(["other"])["other"])
+        heard.append(mixer.mix(["other"]).of("other"))
     assert dominant_tones(np.concatenate(heard[-25:]), 48000, [500, 700]) == {700}
 
 
@@ -107,7 +111,7 @@ def test_mixer_input_is_bounded_and_clips() -> None:
             frame.sample_rate = 48000
             source.push(frame)
         assert source._buffered <= 10 * 960
-    out = mixer.mix(["z"])["z"]
+    out = mixer.mix(["z"]).of("z")
     assert out.max() == 32767  # 60000 clipped
 
 

@@ -3,8 +3,10 @@
 Compose + encode run in one worker thread per room (a single-thread executor, so frames are
 encoded in order and the event loop never blocks on them); the loop only hands the same
 packets to every peer's bounded queue. The audio mix-minus runs inline every 20 ms (numpy on
-960 samples). A peer is closed and reported (``peer_closed``) when its connection fails or
-closes, or when no media arrived from it for ``media_timeout`` seconds.
+960 samples); the tick's Opus encodes (one per talking peer plus one shared full mix for all
+listeners, ``audio_encoder.py``) run in one call on the room's audio thread. A peer is
+closed and reported (``peer_closed``) when its connection fails or closes, or when no media
+arrived from it for ``media_timeout`` seconds.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import av
 from aiortc import RTCIceServer
 
 from vidroom.media import layout
+from vidroom.media.audio_encoder import AUDIO_RATE, AUDIO_SAMPLES, AudioEncoder
 from vidroom.media.compositor import Compositor, TileSource
 from vidroom.media.contract import (
     Answer,
@@ -34,12 +37,12 @@ from vidroom.media.contract import (
 )
 from vidroom.media.encoder import SharedEncoder
 from vidroom.media.mixer import Mixer
-from vidroom.media.peer import Peer
-from vidroom.media.tracks import AUDIO_RATE, AUDIO_SAMPLES
+from vidroom.media.peer import Peer, dump
 
 log = logging.getLogger(__name__)
 
 MEDIA_TIMEOUT_S = 15.0
+PING_INTERVAL_S = 5.0  # data-channel pings (eyeson-sepp.md §4: interval unknown, 5-10 s)
 MAX_PEERS = 16
 AUDIO_PERIOD_S = AUDIO_SAMPLES / AUDIO_RATE
 
@@ -53,19 +56,26 @@ class RoomMedia:
         ice_servers: list[RTCIceServer],
         media_timeout: float = MEDIA_TIMEOUT_S,
         max_peers: int = MAX_PEERS,
+        ping_interval: float | None = None,
     ) -> None:
         self.spec = spec
         self.events = events
         self.ice_servers = ice_servers
         self.media_timeout = media_timeout
         self.max_peers = max_peers
+        # three pings per timeout at least, so one lost pong does not kill a quiet peer
+        self.ping_interval = ping_interval or min(PING_INTERVAL_S, media_timeout / 3)
         self.peers: dict[str, Peer] = {}
         self.presenter: str | None = None
         self.encoder = SharedEncoder(spec.size, spec.fps)
         self.compositor = Compositor(spec.size, spec.background_color, spec.show_names)
         self.mixer = Mixer()
+        self.audio_encoder = AudioEncoder()
         self._muted: set[str] = set()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"media-{spec.meeting_id}")
+        # Opus encoding of every mix of a tick: its own thread, so a 5-10 ms video encode
+        # never delays the 20 ms audio tick.
+        self._audio_executor = ThreadPoolExecutor(1, thread_name_prefix=f"audio-{spec.meeting_id}")
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._closed = False
@@ -124,6 +134,7 @@ class RoomMedia:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._executor.shutdown(wait=True)
+        self._audio_executor.shutdown(wait=True)
         self.encoder.close()
 
     # -- peers -------------------------------------------------------------------------
@@ -141,6 +152,9 @@ class RoomMedia:
             request_keyframe=self._request_keyframe,
             audio_in=self.mixer.add(spec.participant_id),
             on_state=self._on_peer_state,
+            on_signal=self._on_signal,
+            on_channel_open=self._on_channel_open,
+            ping_interval=self.ping_interval,
         )
         peer.video_muted = spec.participant_id in self._muted
         self.peers[spec.participant_id] = peer  # reserved: a concurrent join gets 409
@@ -177,7 +191,9 @@ class RoomMedia:
         peer = self.peers.pop(participant_id, None)
         if peer is None:
             return
-        self.mixer.remove(participant_id)
+        source = self.mixer.remove(participant_id)
+        if source is not None and source.voice.speaking:
+            self._voice(peer, False)  # nobody is left believing they still speak
         self._dropped_gone += peer.video_out.dropped
         if self.presenter == participant_id:
             self.presenter = None
@@ -218,6 +234,38 @@ class RoomMedia:
         if self.presenter != participant_id:
             self.presenter = participant_id
             await self._layout_changed()
+
+    # -- the data channel --------------------------------------------------------------
+
+    def _on_signal(self, peer: Peer, kind: str, on: bool) -> None:
+        """``mute_video`` or ``presenting`` (``desktopstreaming``) from a data channel."""
+        if self.peers.get(peer.participant_id) is not peer:
+            return
+        if kind == "mute_video":
+            self._spawn(self.set_video_muted(peer.participant_id, on))
+        elif on or self.presenter == peer.participant_id:
+            self._spawn(self.set_presenter(peer.participant_id if on else None))
+
+    def _on_channel_open(self, peer: Peer) -> None:
+        """A newly opened channel learns who is speaking now."""
+        for key in self.mixer.speaking():
+            speaker = self.peers.get(key)
+            if speaker is not None:
+                peer.send(self._voice_message(speaker, True))
+
+    @staticmethod
+    def _voice_message(peer: Peer, on: bool) -> str:
+        return dump({"type": "voice_activity", "cid": peer.spec.client_id, "on": on})
+
+    def _voice(self, speaker: Peer, on: bool) -> None:
+        message = self._voice_message(speaker, on)
+        for peer in self.peers.values():
+            peer.send(message)
+        self._spawn(
+            self._report(
+                self.events.voice_activity(self.spec.meeting_id, speaker.spec.client_id, on)
+            )
+        )
 
     # -- layout ------------------------------------------------------------------------
 
@@ -317,16 +365,23 @@ class RoomMedia:
     async def _audio_tick(self) -> None:
         if not self.peers:
             return
-        mixes = self.mixer.mix(list(self.peers))
+        mix = self.mixer.mix(list(self.peers))
+        packets = await asyncio.wrap_future(
+            self._audio_executor.submit(
+                self.audio_encoder.encode, mix.talking, mix.listeners, mix.full
+            )
+        )
         for key, peer in self.peers.items():
-            peer.audio_out.push(mixes[key])
+            packet = packets.get(key)
+            if packet is not None:
+                peer.audio_out.push(packet)
 
     async def _watchdog(self) -> None:
         while True:
             await asyncio.sleep(min(1.0, self.media_timeout / 4))
             now = time.monotonic()
             for peer in list(self.peers.values()):
-                if now - peer.last_media > self.media_timeout:
+                if now - peer.last_heard > self.media_timeout:
                     self._spawn(self.leave(peer.participant_id, reason="no media"))
 
     # -- helpers -----------------------------------------------------------------------

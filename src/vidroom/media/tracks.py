@@ -1,4 +1,4 @@
-"""Per-peer outgoing tracks: the shared composite packets and the peer's own audio mix.
+"""Per-peer outgoing tracks: the shared composite packets and the peer's own encoded audio mix.
 
 ``PacketTrack.recv`` hands the sender the room's encoded ``av.Packet`` objects unchanged
 (aiortc then only packetises them). Its queue is small and bounded: when it is full the
@@ -13,20 +13,18 @@ shared encoder's request. That is a private API: aiortc is pinned to ``<1.17`` a
 from __future__ import annotations
 
 import asyncio
-import fractions
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import av
-import numpy as np
-import numpy.typing as npt
 from aiortc import RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-AUDIO_RATE = 48000
-AUDIO_SAMPLES = 960  # 20 ms
-AUDIO_TIME_BASE = fractions.Fraction(1, AUDIO_RATE)
+from vidroom.media.audio_encoder import AUDIO_RATE, AUDIO_SAMPLES, AUDIO_TIME_BASE
+
+__all__ = ["AUDIO_RATE", "AUDIO_SAMPLES", "AUDIO_TIME_BASE", "MixTrack", "PacketTrack"]
+
 VIDEO_QUEUE = 8
 AUDIO_QUEUE = 6
 
@@ -89,37 +87,33 @@ class PacketTrack(MediaStreamTrack):
 
 
 class MixTrack(MediaStreamTrack):
-    """The audio one peer hears (everyone but themselves): 20 ms, 48 kHz, mono s16 frames
-    pushed by the room's mixer; aiortc encodes them to Opus for this peer."""
+    """The audio one peer hears (everyone but themselves): 20 ms Opus packets encoded by the
+    room's :class:`~vidroom.media.audio_encoder.AudioEncoder`, so aiortc only packetises them.
+    The queue is short; the oldest packets are dropped when the sender falls behind."""
 
     kind = "audio"
 
     def __init__(self, maxsize: int = AUDIO_QUEUE) -> None:
         super().__init__()
-        self._queue: deque[npt.NDArray[np.int16]] = deque(maxlen=maxsize)
+        self._queue: deque[av.Packet[Any]] = deque(maxlen=maxsize)
         self._ready = asyncio.Event()
-        self._pts = 0
+        self.sent = 0
 
-    def push(self, samples: npt.NDArray[np.int16]) -> None:
-        """Offer 960 samples (event loop thread); the oldest are dropped when full."""
+    def push(self, packet: av.Packet[Any]) -> None:
+        """Offer one encoded 20 ms packet (event loop thread)."""
         if self.readyState != "live":
             return
-        self._queue.append(samples)
+        self._queue.append(packet)
         self._ready.set()
 
-    async def recv(self) -> av.AudioFrame:
+    async def recv(self) -> av.Packet[Any]:
         while not self._queue:
             if self.readyState != "live":
                 raise MediaStreamError
             self._ready.clear()
             await self._ready.wait()
-        samples = self._queue.popleft()
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = AUDIO_RATE
-        frame.time_base = AUDIO_TIME_BASE
-        frame.pts = self._pts
-        self._pts += samples.shape[0]
-        return frame
+        self.sent += 1
+        return self._queue.popleft()
 
     def stop(self) -> None:
         super().stop()
