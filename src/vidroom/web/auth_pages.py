@@ -5,9 +5,11 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
 from vidroom.accounts import service as accounts
+from vidroom.accounts.models import User
 from vidroom.api.deps import get_state
 from vidroom.errors import VidroomError
 from vidroom.teams import service as teams
@@ -105,6 +107,15 @@ async def signup_page(request: Request) -> Response:
     return await _auth_page(request, "signup", next_path=next_path)
 
 
+async def _rotate_session(request: Request, session: AsyncSession, user: User) -> str:
+    """End the browser's current session (if any) and open a new one for ``user``: a fresh
+    session id at every log-in (no session fixation). Returns the new cookie value."""
+    await accounts.close_web_session(session, request.cookies.get(security.SESSION_COOKIE))
+    return await accounts.open_web_session(
+        session, user, days=get_state(request).settings.session_days
+    )
+
+
 def _logged_in(request: Request, plaintext: str, next_path: str | None) -> Response:
     settings = settings_of(request)
     response = RedirectResponse(next_path or "/dashboard", status_code=303)
@@ -132,12 +143,7 @@ async def login(request: Request) -> Response:
             user = await accounts.log_in(
                 uow.session, email=email, password=form.get("password", "")
             )
-            await accounts.close_web_session(
-                uow.session, request.cookies.get(security.SESSION_COOKIE)
-            )
-            plaintext = await accounts.open_web_session(
-                uow.session, user, days=state.settings.session_days
-            )
+            plaintext = await _rotate_session(request, uow.session, user)
     except VidroomError as exc:
         return await _auth_page(
             request,
@@ -164,12 +170,7 @@ async def signup(request: Request) -> Response:
             user = await accounts.sign_up(
                 uow.session, email=email, password=form.get("password", ""), name=name or None
             )
-            await accounts.close_web_session(
-                uow.session, request.cookies.get(security.SESSION_COOKIE)
-            )
-            plaintext = await accounts.open_web_session(
-                uow.session, user, days=state.settings.session_days
-            )
+            plaintext = await _rotate_session(request, uow.session, user)
     except VidroomError as exc:
         return await _auth_page(
             request,
