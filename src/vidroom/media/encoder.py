@@ -1,4 +1,5 @@
-"""The room's one video encoder: H.264 (libx264 through PyAV), shared by every receiver.
+"""The room's video encoder: H.264 (libx264 through PyAV), shared by every receiver; a VP8
+rendition (libvpx) only while a peer that cannot take H.264 (Firefox without OpenH264) is in.
 
 Why H.264 and not VP8: measured on the project machine (media-measured.md §2), libx264
 ``ultrafast`` encodes a 720p frame in 3.3 ms against 7.0 ms for libvpx with aiortc's realtime
@@ -10,6 +11,9 @@ Settings: preset ``ultrafast``, tune ``zerolatency`` (no B-frames, no lookahead,
 delay), profile baseline (x264 signals constrained baseline), in-band SPS/PPS on every
 keyframe (``repeat-headers=1``, no global header), forced keyframes are IDR, 1.5 Mbit/s with a
 1.8 Mbit/s VBV cap, a periodic keyframe every 4 s, one encoder thread.
+
+VP8 (only for peers that offer no H.264): libvpx with aiortc's realtime settings (deadline
+realtime, cpu-used -6, no lag, CBR at the same bitrate), a keyframe every 4 s as well.
 
 Keyframe requests (PLI/FIR from any receiver, a newcomer) are coalesced and rate-limited: at
 most one forced keyframe per ``min_keyframe_interval``; a request inside that window is kept
@@ -35,10 +39,11 @@ KEYFRAME_PERIOD_S = 4.0
 MIN_KEYFRAME_INTERVAL_S = 0.5
 
 
-class SharedEncoder:
-    """Encodes composite frames once; the packets go to every peer unchanged."""
+CODECS = ("H264", "VP8")
 
-    codec_name = "H264"
+
+class SharedEncoder:
+    """Encodes composite frames once per codec; the packets go to every peer unchanged."""
 
     def __init__(
         self,
@@ -47,7 +52,11 @@ class SharedEncoder:
         *,
         bitrate: int = BITRATE,
         min_keyframe_interval: float = MIN_KEYFRAME_INTERVAL_S,
+        codec_name: str = "H264",
     ) -> None:
+        if codec_name not in CODECS:
+            raise ValueError(f"unsupported video codec {codec_name!r}")
+        self.codec_name = codec_name
         self.size = size
         self.fps = fps
         self.min_keyframe_interval = min_keyframe_interval
@@ -58,8 +67,37 @@ class SharedEncoder:
         self.forced = 0  # keyframes produced on request
         self.requests = 0  # keyframe requests received
         self.frames = 0
-        self._codec = self._open(size, fps, bitrate)
+        opener = self._open if codec_name == "H264" else self._open_vp8
+        self._codec = opener(size, fps, bitrate)
         self._closed = False
+
+    @staticmethod
+    def _open_vp8(size: tuple[int, int], fps: int, bitrate: int) -> VideoCodecContext:
+        codec = av.CodecContext.create("libvpx", "w")
+        assert isinstance(codec, VideoCodecContext)
+        codec.width, codec.height = size
+        codec.pix_fmt = "yuv420p"
+        codec.framerate = Fraction(fps, 1)
+        codec.time_base = VIDEO_TIME_BASE
+        codec.bit_rate = bitrate
+        codec.gop_size = max(1, round(fps * KEYFRAME_PERIOD_S))
+        codec.qmin, codec.qmax = 2, 56
+        codec.thread_count = 1
+        codec.options = {
+            "deadline": "realtime",
+            "cpu-used": "-6",
+            "lag-in-frames": "0",
+            "bufsize": str(bitrate),
+            "minrate": str(bitrate),
+            "maxrate": str(bitrate),
+            "undershoot-pct": "100",
+            "overshoot-pct": "15",
+            "static-thresh": "1",
+            "noise-sensitivity": "4",
+            "partitions": "0",
+        }
+        codec.open()
+        return codec
 
     @staticmethod
     def _open(size: tuple[int, int], fps: int, bitrate: int) -> VideoCodecContext:
