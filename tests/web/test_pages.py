@@ -773,7 +773,7 @@ async def test_room_page_privacy(
         if response.status_code == 200:
             assert room in response.text
             assert re.search(r'<code class="pin">\d{6}</code>', response.text)
-            assert "media server" in response.text
+            assert f'<form method="post" action="/acme/{room}"' in response.text
         elif response.status_code == 303:
             location = urlsplit(response.headers["location"])
             assert location.path == "/login"

@@ -20,6 +20,7 @@ from vidroom.kit.secrets import new_id, random_token, same, token_hash
 from vidroom.meetings import repository
 from vidroom.meetings import service as history
 from vidroom.meetings.models import AccessKey, Meeting, Participant
+from vidroom.meetings.presence import presence
 from vidroom.rooms import repository as rooms_repository
 from vidroom.teams.models import Team
 
@@ -67,6 +68,12 @@ def _clean_avatar(value: str | None) -> str | None:
     if value is not None and not value.startswith(("https://", "http://")):
         raise errors.invalid("invalid_parameter", "user[avatar] must be an http(s) URL")
     return value
+
+
+def check_name(value: str | None) -> str:
+    """A display name as every entrance takes it: required, trimmed, at most ``MAX_NAME``
+    characters, no control characters (else ``invalid``, with a message for people)."""
+    return _clean_text(value, "name", MAX_NAME, required=True) or ""
 
 
 def check_room_key(value: str | None) -> str | None:
@@ -177,8 +184,10 @@ async def start_or_join(
     user: UserSpec,
     options: dict[str, Any],
     api_key_id: str | None = None,
+    guest: bool = False,
 ) -> Joined:
-    """Join the running meeting of ``room_key`` (starting it if none runs)."""
+    """Join the running meeting of ``room_key`` (starting it if none runs); ``guest`` marks
+    the participant as one (e.g. an anonymous visitor of a public team room)."""
     session = uow.session
     key = check_room_key(room_key) or new_id()
     display = _clean_text(name, "name", MAX_NAME)
@@ -195,7 +204,7 @@ async def start_or_join(
                 raise errors.VidroomError(
                     errors.ErrorKind.unavailable, "try_again", "the meeting is changing; retry"
                 )
-    participant = await _add_participant(uow, meeting, user, guest=False)
+    participant = await _add_participant(uow, meeting, user, guest=guest)
     access_key = await _issue_access_key(session, participant)
     return Joined(meeting, participant, access_key, started)
 
@@ -285,8 +294,10 @@ async def seen(uow: UnitOfWork, participant: Participant, *, online: bool | None
 
 
 async def set_online(uow: UnitOfWork, participant: Participant, online: bool) -> None:
-    """Change whether the participant is in the meeting: recorded for the history, announced."""
-    if online == participant.online:
+    """Change whether the participant is in the meeting: recorded for the history, announced.
+    Going offline is refused while a live connection in this process holds them (``presence``).
+    """
+    if online == participant.online or (not online and presence.held(participant.id)):
         return
     meeting = await uow.session.get(Meeting, participant.meeting_id)
     if meeting is None or (online and meeting.ended_at is not None):

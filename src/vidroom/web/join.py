@@ -3,6 +3,8 @@
 * ``/join?<access key>`` (``links.gui``): a participant's view of a running meeting.
 * ``/join?guest=<guest token>`` (``links.guest_join``): the guest entrance, a form asking for a
   display name; ``POST /join`` joins and redirects to the new participant's ``/join?<key>``.
+* ``POST /{team}/{room}``: the team room page's form (web/room_page.py, which decides who may
+  enter); joins the room's meeting and redirects to the new participant's ``/join?<key>``.
 
 The access key is the whole query string, so these pages never send a Referer, are never
 cached, never put the key into another URL and never log it.
@@ -19,9 +21,12 @@ from starlette.responses import RedirectResponse, Response
 
 from vidroom.accounts.models import User
 from vidroom.api.deps import get_state
+from vidroom.db.uow import UnitOfWork
 from vidroom.errors import ErrorKind, VidroomError
 from vidroom.meetings import live
 from vidroom.meetings.models import Meeting, Participant
+from vidroom.meetings.options import defaults as default_options
+from vidroom.web import room_page
 from vidroom.web.render import (
     SecretUrlRoute,
     current_user,
@@ -74,6 +79,11 @@ def _page(
 def _refusal(request: Request, user: User | None, exc: VidroomError) -> Response:
     title, message = _REFUSALS.get(exc.kind, ("You cannot join", exc.message))
     return _page(request, "error.html", user, status_of(exc), title=title, message=message)
+
+
+def _sentence(exc: VidroomError) -> str:
+    """A use case's message as a sentence for the page ("name is required" → "Name is ...")."""
+    return exc.message[:1].upper() + exc.message[1:] + "."
 
 
 def _query(request: Request) -> str:
@@ -193,11 +203,82 @@ async def join_as_guest(request: Request) -> Response:
             access_key = joined.access_key
     except VidroomError as exc:
         if exc.kind is ErrorKind.invalid:
-            message = exc.message[:1].upper() + exc.message[1:] + "."
             return await _guest_form(
-                request, token, name=name, error=message, status=status_of(exc)
+                request, token, name=name, error=_sentence(exc), status=status_of(exc)
             )
         async with state.db.uow() as uow:
             user = await current_user(uow.session, request)
         return _refusal(request, user, exc)
     return RedirectResponse(f"/join?{access_key}", status_code=303)
+
+
+# --- the team room entrance ---------------------------------------------------------------------
+
+# A team room's meeting: no API key (``Meeting.api_key_id`` is NULL; webhooks are the team's),
+# and no guest link: the room's own URL is the only way in, so the room's privacy holds.
+TEAM_ROOM_OPTIONS = {**default_options(), "guest_token_available": False}
+
+
+async def _start_or_join_room(uow: UnitOfWork, found: room_page.Door, name: str) -> live.Joined:
+    """The room's meeting (keyed on the team and the room's name, so the meeting API's
+    ``id=<room name>`` reaches it too), joined as the visitor: under their account when logged
+    in (rejoining as the same participant), else as a guest."""
+    user = found.user
+    return await live.start_or_join(
+        uow,
+        found.team,
+        room_key=found.room.name,
+        name=None,
+        user=live.UserSpec(
+            name=name,
+            user_id=user.id if user is not None else None,
+            account_id=user.id if user is not None else None,
+        ),
+        options=TEAM_ROOM_OPTIONS,
+        guest=not found.member,
+    )
+
+
+async def join_room(request: Request, team: str, room: str) -> Response:
+    """``POST /{team}/{room}``: join the room's meeting (see web/room_page.py)."""
+    state = get_state(request)
+    try:
+        form = await read_form(request, state.settings)
+    except FormRejected as exc:
+        return _page(request, "error.html", None, exc.status, title=exc.title, message=exc.message)
+    typed = form.get("name", "")
+    try:
+        async with state.db.uow() as uow:
+            user = await current_user(uow.session, request)
+            found = await room_page.door(uow.session, state.settings, user, team, room)
+            if found is None:
+                return room_page.no_such_room(request, user, team, room)
+            if not found.allowed:
+                return room_page.refusal(request, found)
+            joined = await _start_or_join_room(uow, found, live.check_name(typed))
+            access_key = joined.access_key
+            if joined.started:
+                meeting_id = joined.meeting.id
+
+                async def prepare() -> None:
+                    await state.supervisor.prepare(meeting_id)
+
+                uow.after_commit(prepare)
+    except VidroomError as exc:
+        if exc.kind is ErrorKind.invalid:
+            return await room_page.show(
+                request,
+                team,
+                room,
+                name="".join(c for c in typed if c.isprintable()).strip()[: live.MAX_NAME],
+                error=_sentence(exc),
+                status=status_of(exc),
+            )
+        async with state.db.uow() as uow:
+            user = await current_user(uow.session, request)
+        return _refusal(request, user, exc)
+    return RedirectResponse(f"/join?{access_key}", status_code=303)
+
+
+# after /join's routes; the room page's GET is routes.py's last route
+router.add_api_route(room_page.PATH, join_room, methods=["POST"])

@@ -1,4 +1,5 @@
-"""The realtime service of one application: its tuning and who is connected."""
+"""The realtime service of one application: its tuning. (Who is connected, and so present, is
+:mod:`vidroom.meetings.presence`'s.)"""
 
 from __future__ import annotations
 
@@ -23,23 +24,6 @@ class RealtimeConfig:
 @dataclass
 class Realtime:
     config: RealtimeConfig = field(default_factory=RealtimeConfig)
-    # participant id → their open websocket connections in this process
-    _open: dict[str, int] = field(default_factory=dict)
-
-    def opened(self, participant_id: str) -> None:
-        self._open[participant_id] = self._open.get(participant_id, 0) + 1
-
-    def closed(self, participant_id: str) -> bool:
-        """Forget one connection; True when it was the participant's last."""
-        left = self._open.get(participant_id, 0) - 1
-        if left > 0:
-            self._open[participant_id] = left
-            return False
-        self._open.pop(participant_id, None)
-        return True
-
-    def open_connections(self, participant_id: str) -> int:
-        return self._open.get(participant_id, 0)
 
 
 def realtime_of(app_state: State) -> Realtime:

@@ -1,5 +1,10 @@
 """A participant's connection (``/rt?access_key=``): the room as they see it, the meeting's
-events, their ``user_joins`` keep-alive and ``stfu`` action, and their presence."""
+events, their ``user_joins`` keep-alive and ``stfu`` action, and their presence.
+
+Presence is the union of the participant's connections (:mod:`vidroom.meetings.presence`):
+an open ``/rt`` socket holds them online, and so does a live media call; closing the last
+socket takes them offline only when no call holds them either (the call's end does then).
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,13 @@ from vidroom.api.eyeson.realtime import protocol
 from vidroom.api.eyeson.realtime.config import Realtime
 from vidroom.api.eyeson.realtime.connection import Disconnect, Message
 from vidroom.api.eyeson.realtime.relay import message_sent, options_update
+from vidroom.api.eyeson.sepp.hub import Hub
 from vidroom.db.uow import UnitOfWork
 from vidroom.events import catalogue as ev
 from vidroom.events.bus import meeting_topic
 from vidroom.meetings import actions, live
 from vidroom.meetings.models import Meeting, Participant
+from vidroom.meetings.presence import REALTIME, presence
 from vidroom.state import AppState
 from vidroom.teams import repository as teams_repository
 
@@ -27,15 +34,35 @@ log = logging.getLogger(__name__)
 
 STFU_COOLDOWN = 1.0  # seconds between two "mute everyone" of one connection
 
+InCall = Callable[[str, str], bool]  # (meeting id, participant id) → in a live media call
 
-async def authorise(state: AppState, realtime: Realtime, access_key: str) -> ParticipantHandler:
+
+def calls_of(app_state: Any) -> InCall:
+    """Whether a participant has a live media call in this application: the signalling hub's
+    word (``app.state.sepp``, looked up when asked: it is installed at startup, if at all). A
+    call whose socket dropped counts until its resume period ends (then the hub ends it)."""
+
+    def in_call(meeting_id: str, participant_id: str) -> bool:
+        hub = getattr(app_state, "sepp", None)
+        return isinstance(hub, Hub) and hub.call_of(meeting_id, participant_id) is not None
+
+    return in_call
+
+
+def _no_calls(meeting_id: str, participant_id: str) -> bool:
+    return False
+
+
+async def authorise(
+    state: AppState, realtime: Realtime, access_key: str, in_call: InCall = _no_calls
+) -> ParticipantHandler:
     """The handler for a participant's access key; ``Disconnect`` when it does not admit."""
     async with state.db.uow() as uow:
         try:
             meeting, participant = await live.access(uow.session, access_key)
         except errors.VidroomError:
             raise Disconnect("unauthorized") from None
-    return ParticipantHandler(state, realtime, access_key, meeting.id, participant.id)
+    return ParticipantHandler(state, realtime, access_key, meeting.id, participant.id, in_call)
 
 
 class ParticipantHandler:
@@ -48,15 +75,18 @@ class ParticipantHandler:
         access_key: str,
         meeting_id: str,
         participant_id: str,
+        in_call: InCall = _no_calls,
     ) -> None:
         self.state = state
         self.realtime = realtime
         self.access_key = access_key
         self.meeting_id = meeting_id
         self.participant_id = participant_id
+        self.in_call = in_call
         self.label = f"participant {participant_id}"
         self.topic = meeting_topic(meeting_id)
         self.ready_sent = False
+        self.holding = False  # whether this connection holds the participant's presence
         self._last_stfu = 0.0
 
     async def _load(self, uow: UnitOfWork) -> tuple[Meeting, Participant]:
@@ -85,7 +115,7 @@ class ParticipantHandler:
         async with self.state.db.uow() as uow:
             meeting, participant = await self._load(uow)
             content = await self._room(uow, meeting, participant)
-            # the connection counts as presence until the media side exists
+            self._hold()
             await live.seen(uow, participant, online=True)
         self.ready_sent = self.ready_sent or bool(content["ready"])
         return [{"type": "room_setup", "content": content}]
@@ -94,6 +124,7 @@ class ParticipantHandler:
         if name == "user_joins":
             async with self.state.db.uow() as uow:
                 _, participant = await self._load(uow)
+                self._hold()
                 await live.seen(uow, participant, online=True)
         elif name == "stfu":
             now = time.monotonic()
@@ -151,8 +182,16 @@ class ParticipantHandler:
 
     # --- presence --------------------------------------------------------------------------
 
+    def _hold(self) -> None:
+        """The client joined (RoomChannel, or the ``user_joins`` keep-alive): from now on this
+        connection holds the participant in the meeting (held before they are marked online,
+        so that a call ending meanwhile leaves them online)."""
+        if not self.holding:
+            presence.hold(self.participant_id, REALTIME)
+            self.holding = True
+
     def opened(self) -> None:
-        self.realtime.opened(self.participant_id)
+        """Admitted; presence starts when the client joins (see ``_hold``)."""
 
     def background(self) -> list[Callable[[], Awaitable[None]]]:
         return [self._keep_present]
@@ -171,8 +210,14 @@ class ParticipantHandler:
                 log.exception("realtime %s: could not refresh the presence", self.label)
 
     async def closed(self) -> None:
-        """The participant's last connection in this process closed: they left."""
-        if not self.realtime.closed(self.participant_id):
+        """The connection closed. When it was the last to hold the participant they left,
+        unless they are still in a media call (whose end takes them offline then)."""
+        if not self.holding:
+            return  # never joined: its end changes nothing
+        self.holding = False
+        if not presence.release(self.participant_id, REALTIME):
+            return  # another socket, or a call the hub registered, holds them
+        if self.in_call(self.meeting_id, self.participant_id):
             return
         async with self.state.db.uow() as uow:
             participant = await live.participant_by_id(uow.session, self.participant_id)

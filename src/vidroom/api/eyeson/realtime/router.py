@@ -35,7 +35,10 @@ async def _handler(websocket: WebSocket, state: AppState, offered: list[str]) ->
     query = websocket.query_params
     access_key = query.get("access_key")
     if access_key:
-        return await participant.authorise(state, realtime_of(websocket.app.state), access_key)
+        app_state = websocket.app.state
+        return await participant.authorise(
+            state, realtime_of(app_state), access_key, participant.calls_of(app_state)
+        )
     room_id = query.get("room_id")
     if room_id:
         return await observer.authorise(state, _api_key(websocket, offered), room_id)
