@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections import deque
@@ -13,7 +14,7 @@ from typing import Any
 import av
 import numpy as np
 import pytest
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from vidroom.media.contract import Answer, Member, PeerSpec, Tile
@@ -30,6 +31,7 @@ class Recorder:
     connected: list[tuple[str, str]] = field(default_factory=list)
     closed: list[tuple[str, str, str]] = field(default_factory=list)
     layouts: list[tuple[str, list[Member], list[Tile]]] = field(default_factory=list)
+    voice: list[tuple[str, str, bool]] = field(default_factory=list)
 
     async def peer_connected(self, meeting_id: str, participant_id: str) -> None:
         self.connected.append((meeting_id, participant_id))
@@ -42,19 +44,38 @@ class Recorder:
     ) -> None:
         self.layouts.append((meeting_id, members, tiles))
 
+    async def voice_activity(self, meeting_id: str, client_id: str, on: bool) -> None:
+        self.voice.append((meeting_id, client_id, on))
+
 
 class Client:
-    """A participant: sends a colour and a tone, decodes what the server sends back."""
+    """A participant: sends a colour and a tone, decodes what the server sends back. With
+    ``channel``, it also opens the negotiated data channel as the web client does, records
+    what arrives on it (``channel_messages``) and answers pings while ``answer_pings``."""
 
-    def __init__(self, name: str, rgb: tuple[int, int, int], hz: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        rgb: tuple[int, int, int],
+        hz: float,
+        *,
+        channel: bool = False,
+        amplitude: float = 0.3,
+    ) -> None:
         self.name = name
         self.rgb = rgb
         self.hz = hz
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.video = ColorVideoTrack(rgb, size=(320, 180), fps=15)
-        self.audio = ToneAudioTrack(hz)
+        self.audio = ToneAudioTrack(hz, amplitude=amplitude)
         self.pc.addTrack(self.audio)
         self.pc.addTrack(self.video)
+        self.channel: RTCDataChannel | None = None
+        self.channel_messages: list[str] = []
+        self.answer_pings = True
+        if channel:
+            self.channel = self.pc.createDataChannel("data", negotiated=True, id=0)
+            self.channel.on("message", self._on_channel)
         self.frames = 0
         self.latest: av.VideoFrame | None = None
         self.first_frame_at: float | None = None
@@ -67,6 +88,21 @@ class Client:
         return PeerSpec(
             participant_id=self.name, client_id=f"c-{self.name}", display_name=self.name
         )
+
+    def _on_channel(self, message: object) -> None:
+        assert isinstance(message, str)
+        self.channel_messages.append(message)
+        if message == '{"type":"ping"}' and self.answer_pings and self.channel is not None:
+            self.channel.send('{"type":"pong"}')
+
+    def voice(self) -> list[tuple[str, bool]]:
+        """The voice_activity messages received on the data channel: (cid, on)."""
+        found = []
+        for text in self.channel_messages:
+            message = json.loads(text)
+            if message["type"] == "voice_activity":
+                found.append((message["cid"], message["on"]))
+        return found
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         self._tasks.append(asyncio.ensure_future(self._consume(track)))
@@ -161,11 +197,11 @@ async def supervisor(loopback: None, events: Recorder) -> AsyncIterator[MediaSup
 
 
 @pytest.fixture
-async def clients() -> AsyncIterator[Callable[[str, tuple[int, int, int], float], Client]]:
+async def clients() -> AsyncIterator[Callable[..., Client]]:
     made: list[Client] = []
 
-    def make(name: str, rgb: tuple[int, int, int], hz: float) -> Client:
-        client = Client(name, rgb, hz)
+    def make(name: str, rgb: tuple[int, int, int], hz: float, **options: Any) -> Client:
+        client = Client(name, rgb, hz, **options)
         made.append(client)
         return client
 

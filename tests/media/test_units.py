@@ -14,7 +14,7 @@ from aiortc.rtp import RtpPacket
 import vidroom.media.peer  # noqa: F401 - installs the jitter buffer
 from vidroom.media.encoder import SharedEncoder
 from vidroom.media.jitter import MarkerJitterBuffer
-from vidroom.media.mixer import Mixer
+from vidroom.media.mixer import Mixer, VoiceDetector
 from vidroom.media.testing import ToneAudioTrack, dominant_tones
 from vidroom.media.tracks import PacketTrack, route_keyframe_requests
 
@@ -178,3 +178,58 @@ async def test_pli_hook_on_a_sender() -> None:
     route_keyframe_requests(sender, lambda: calls.append(1))
     sender._send_keyframe()
     assert calls == [1]
+
+
+def level(dbfs: float, hz: float = 300.0) -> np.ndarray:  # type: ignore[type-arg]
+    """20 ms of a sine at an RMS level of ``dbfs``."""
+    t = np.arange(960) / 48000
+    peak = 32768 * 10 ** (dbfs / 20) * np.sqrt(2)
+    return (np.sin(2 * np.pi * hz * t) * peak).astype(np.int16)
+
+
+def test_voice_detector_hysteresis() -> None:
+    voice = VoiceDetector()
+    assert not any(voice.listen(level(-60)) for _ in range(500))  # a quiet line
+    assert not any(voice.listen(np.zeros(960, np.int16)) for _ in range(100))
+    beep = [level(-10) if i % 25 == 0 else level(-70) for i in range(500)]  # 20 ms / 500 ms
+    assert not any(voice.listen(frame) for frame in beep)
+    assert not voice.speaking
+
+    changes = [voice.listen(level(-20)) for _ in range(12)]
+    assert changes.index(True) == 9  # on after 10 loud frames (200 ms)
+    assert voice.speaking
+    assert not any(voice.listen(level(-44)) for _ in range(100))  # held: only 4 dB down
+    quiet = [voice.listen(level(-60)) for _ in range(40)]
+    assert quiet.index(True) == 29  # off after 30 quiet frames (600 ms)
+    assert not voice.speaking
+    assert not any(voice.listen(level(-44)) for _ in range(100))  # not loud enough to start
+
+    # speech: short gaps count down, not reset; late frames (None) say nothing
+    syllables = [level(-25) if i % 5 < 4 else level(-70) for i in range(20)]
+    assert [voice.listen(frame) for frame in syllables].count(True) == 1
+    voice = VoiceDetector()
+    assert not any(voice.listen(f) for f in [level(-20)] * 9 + [None] * 20)  # type: ignore[list-item]
+    assert voice.listen(level(-20))
+    assert not any(voice.listen(None) for _ in range(29))
+    assert voice.listen(None)  # nothing arriving at all: off after 600 ms
+
+
+def test_mixer_reports_voice_changes() -> None:
+    mixer = Mixer()
+    talker, listener = mixer.add("talker"), mixer.add("listener")
+    for i in range(15):
+        talker.push(tone(440, offset=i * 960))  # about -15 dBFS
+        silence = av.AudioFrame.from_ndarray(np.zeros((1, 1920), np.int16), layout="stereo")
+        silence.sample_rate = 48000
+        listener.push(silence)
+        mixer.mix(["talker", "listener"])
+    assert mixer.voice_changes() == [("talker", True)]
+    assert mixer.voice_changes() == []
+    assert mixer.speaking() == ["talker"]
+    for _ in range(40):
+        mixer.mix(["talker", "listener"])  # nothing more arrives
+    assert mixer.voice_changes() == [("talker", False)]
+    assert mixer.speaking() == []
+    removed = mixer.remove("talker")
+    assert removed is talker
+    assert mixer.remove("talker") is None

@@ -8,12 +8,14 @@ Needs Debian's chromium at /usr/bin/chromium (Playwright's own browsers are neve
 from __future__ import annotations
 
 import asyncio
+import wave
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from playwright.async_api import (
     Browser,
@@ -52,11 +54,32 @@ def chromium() -> Path:
     return CHROMIUM
 
 
+def write_voice(path: Path, seconds: float = 2.0, rate: int = 48000) -> Path:
+    """A speech-like WAV for the fake microphone: voiced syllables (a 130-210 Hz glide with
+    harmonics, 190 ms on, 60 ms off) at about -20 dBFS. Chromium's own fake microphone only
+    beeps for 20 ms every 500 ms, which is not speaking; a steady tone could be taken for
+    noise by the browser's noise suppression."""
+    t = np.arange(int(seconds * rate)) / rate
+    f0 = 170 + 40 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 6))
+    syllables = ((t % 0.25) < 0.19).astype(np.float64)
+    samples = (voiced * syllables * 0.12 * 32767).astype(np.int16)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return path
+
+
 @pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
+async def browser(chromium: Path, tmp_path: Path) -> AsyncIterator[Browser]:
+    voice = write_voice(tmp_path / "voice.wav")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS
+            executable_path=str(chromium),
+            args=[*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={voice}"],
         )
         try:
             yield launched
@@ -262,6 +285,17 @@ async def test_two_people_meet_see_the_composite_chat_and_leave(
 
     await bob.say("Can you see me?")
     await expect(alice.chat_log).to_contain_text("Can you see me?")
+
+    # both fake microphones talk: voice_activity lights the speaking dots in the people list
+    for person in (alice, bob):
+        speaking = person.members.locator(".members__item--speaking")
+        for name in ("Alice", "Bob"):
+            await expect(speaking.filter(has_text=name)).to_have_count(1, timeout=MEDIA_TIMEOUT_MS)
+    mic = alice.page.get_by_role("button", name="Mute microphone")
+    await mic.click()  # a muted microphone sends silence: Alice stops speaking
+    speaking = bob.members.locator(".members__item--speaking")
+    await expect(speaking.filter(has_text="Alice")).to_have_count(0, timeout=MEDIA_TIMEOUT_MS)
+    await expect(speaking.filter(has_text="Bob")).to_have_count(1)
 
     camera = alice.page.get_by_role("button", name="Turn camera off")
     await camera.click()

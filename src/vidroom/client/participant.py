@@ -76,10 +76,16 @@ class Participant:
         self.messages: list[Message] = []  # every SEPP message received
         self.terminated: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.pings = 0
+        self.recording: Message | None = None  # the last ``recording`` message's data
+        # (cid, on) per voice_activity received on the data channel, in order (the same news
+        # comes over the websocket: see ``messages``); ``speaking``: who speaks now
+        self.voice: list[tuple[str, bool]] = []
+        self.speaking: set[str] = set()
         self._video: asyncio.Queue[av.VideoFrame] = asyncio.Queue(buffer)
         self._audio: asyncio.Queue[av.AudioFrame] = asyncio.Queue(buffer)
         self._changed = asyncio.Condition()
         self._tasks: list[asyncio.Task[Any]] = []
+        self._notifications: set[asyncio.Task[None]] = set()
         self._closed = False
 
     # --- joining -----------------------------------------------------------------------------
@@ -218,6 +224,10 @@ class Participant:
                     self.members.append(added["cid"])
         elif kind == "source_update":
             self.source = data
+        elif kind == "recording":
+            self.recording = data
+        elif kind == "voice_activity":
+            self._voice(data.get("cid"), data.get("on"))
         elif kind in ("call_terminated", "call_rejected") and not self.terminated.done():
             self.terminated.set_result(int(data.get("term_code", data.get("reject_code", 0))))
 
@@ -241,12 +251,43 @@ class Participant:
         async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(lambda: predicate(self))
 
-    def _on_channel(self, message: object) -> None:
-        if message == '{"type":"ping"}' and self.channel is not None:
+    def _on_channel(self, raw: object) -> None:
+        """The data channel: flat JSON (eyeson-sepp.md §4); pings are answered at once."""
+        if raw == '{"type":"ping"}' and self.channel is not None:
             self.pings += 1
             self.channel.send('{"type":"pong"}')
+            return
+        try:
+            message = json.loads(raw) if isinstance(raw, (str, bytes)) else None
+        except ValueError:
+            return
+        if isinstance(message, dict) and message.get("type") == "voice_activity":
+            cid, on = message.get("cid"), message.get("on")
+            if isinstance(cid, str) and isinstance(on, bool):
+                self.voice.append((cid, on))
+            self._voice(cid, on)
+            task = asyncio.create_task(self._notify())
+            self._notifications.add(task)
+            task.add_done_callback(self._notifications.discard)
 
-    async def mute_video(self, on: bool) -> None:
+    def _voice(self, cid: object, on: object) -> None:
+        if isinstance(cid, str) and isinstance(on, bool):
+            if on:
+                self.speaking.add(cid)
+            else:
+                self.speaking.discard(cid)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def mute_video(self, on: bool, *, over_channel: bool = False) -> None:
+        """Camera off (``on``) or back on: over the websocket, or flat over the data channel
+        as clients do when the answer lacks ``a=eyeson-sepp-messaging``."""
+        if over_channel:
+            assert self.channel is not None
+            self.channel.send(json.dumps({"type": "mute_video", "on": on, "cid": self.client_id}))
+            return
         await self._send("mute_video", {"call_id": self.call_id, "on": on, "cid": self.client_id})
 
     # --- media -------------------------------------------------------------------------------
@@ -303,9 +344,10 @@ class Participant:
         if self._closed:
             return
         self._closed = True
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._notifications]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self.ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.ws.close(), 2)

@@ -94,11 +94,22 @@ class MediaEvents(Protocol):
 
     async def peer_connected(self, meeting_id: str, participant_id: str) -> None: ...
 
-    async def peer_closed(self, meeting_id: str, participant_id: str, reason: str) -> None: ...
+    async def peer_closed(self, meeting_id: str, participant_id: str, reason: str) -> None:
+        """The media server closed the peer: its connection failed or was closed by the
+        remote, or nothing was heard from it (no media and no data-channel pong) for the
+        media timeout. Not reported for ``leave``/``close_room``."""
 
     async def layout_changed(
         self, meeting_id: str, members: list[Member], tiles: list[Tile]
-    ) -> None: ...
+    ) -> None:
+        """The composite's members or tiles changed (join, leave, mute, presenter), including
+        a ``mute_video`` the participant sent over the data channel."""
+
+    async def voice_activity(self, meeting_id: str, client_id: str, on: bool) -> None:
+        """The participant with signalling client id ``client_id`` started (``on``) or stopped
+        speaking. The media server has already sent ``{"type":"voice_activity","cid","on"}`` on
+        every peer's data channel; this is for the signalling sockets. ``on=False`` also comes
+        when a speaking participant leaves."""
 
 
 class MediaControl(Protocol):
@@ -112,7 +123,14 @@ class MediaControl(Protocol):
 
     async def join(self, meeting_id: str, peer: PeerSpec, offer_sdp: str) -> Answer:
         """Accept an SDP offer: the peer sends its camera/microphone/screen and receives the
-        composite and the audio mix of everyone else. Raises :class:`MediaError`."""
+        composite and the audio mix of everyone else. Raises :class:`MediaError`.
+
+        When the offer has an ``m=application`` section (the clients' negotiated data channel
+        ``data``, id 0), the media server opens its side of that channel: it sends
+        ``{"type":"ping"}`` periodically (a ``pong`` keeps the peer alive like media does),
+        ``voice_activity`` messages, and takes ``mute_video`` (and ``desktopstreaming``) from
+        the client like :meth:`set_video_muted` (:meth:`set_presenter`). The answer is plain
+        aiortc SDP: signalling adds its own session attributes (``a=eyeson-sepp-messaging``)."""
 
     async def renegotiate(self, meeting_id: str, participant_id: str, offer_sdp: str) -> str:
         """A new offer from a connected peer (e.g. screen share added); returns the answer."""

@@ -11,7 +11,8 @@ Voice activity: each input's 20 ms frame is also measured (mean square: two nump
 by a :class:`VoiceDetector` with time hysteresis — speaking once frames were above
 ``VOICE_DBFS`` for 200 ms (net: quiet frames count back down, so syllable gaps do not reset it),
 silent again after 600 ms below (``VOICE_HOLD_DB`` lower while speaking). A missing frame
-(muted, not primed) counts as silence. :meth:`Mixer.voice_changes` hands out the changes.
+(late, not primed) counts as silence towards "off" but does not count down a start.
+:meth:`Mixer.voice_changes` hands out the changes.
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ class VoiceDetector:
             if self._quiet_frames >= self.off_frames:
                 self.speaking, self._quiet_frames = False, 0
                 return True
-        elif self._loud_frames:
-            self._loud_frames -= 1
+        elif self._loud_frames and samples is not None:
+            self._loud_frames -= 1  # (a frame that did not arrive in time says nothing)
         return False
 
 
@@ -179,6 +180,8 @@ class Mixer:
         total: I32 = np.zeros(AUDIO_SAMPLES, np.int32)
         for key, source in self.inputs.items():
             samples = source.take()
+            if source.voice.listen(samples):
+                self._voice_changes.append((key, source.voice.speaking))
             if samples is not None and samples.any():
                 own[key] = samples
                 total += samples

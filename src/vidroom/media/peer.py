@@ -9,11 +9,19 @@ supervisor's configuration only: never aiortc's default public STUN server.
 
 The first video m-line is the camera; any further video m-line is a screen share, shown
 instead of the camera while it delivers frames.
+
+When the offer has an ``m=application`` section, the server side of the clients' negotiated data
+channel (``data``, id 0, eyeson-sepp.md §4) is created right after ``setRemoteDescription``.
+Once it opens, the peer sends ``{"type":"ping"}`` every ``ping_interval`` seconds (the first at
+once); a ``{"type":"pong"}`` counts as a sign of life like media does. ``mute_video`` and
+``desktopstreaming`` about the sender itself go to ``on_signal``; other messages are ignored.
+Offers without a data channel work as before (no pings, liveness by media only).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
@@ -23,6 +31,7 @@ from typing import Any
 import av
 from aiortc import (
     RTCConfiguration,
+    RTCDataChannel,
     RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
@@ -45,6 +54,45 @@ jitter.install()
 
 MAX_SDP = 64 * 1024
 SCREEN_FRESH_S = 2.0
+CHANNEL_LABEL = "data"  # the clients' negotiated data channel (eyeson-sepp.md §4)
+CHANNEL_ID = 0
+PING = '{"type":"ping"}'  # compact: the web client compares the exact string
+MAX_CHANNEL_MESSAGE = 32 * 1024  # larger messages are dropped (the web client does the same)
+MAX_CHANNEL_BUFFER = 256 * 1024  # unsent bytes before messages to a stuck client are dropped
+CHANNEL_RATE = 20.0  # client messages per second (sustained; twice that in a burst)
+# what a client may say about itself on the channel (``{type, on, cid}``) → ``on_signal`` kind
+SIGNALS = {
+    "mute_video": "mute_video",
+    "desktopstreaming": "presenting",
+    "set_presenter": "presenting",
+}
+
+
+def dump(message: dict[str, Any]) -> str:
+    """A data-channel message: flat, compact JSON."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def voice_message(client_id: str, on: bool) -> str:
+    return dump({"type": "voice_activity", "cid": client_id, "on": on})
+
+
+def parse_message(raw: object) -> dict[str, Any] | None:
+    """A client's data-channel message as a JSON object with a string ``type``, or None."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if not isinstance(raw, str) or len(raw) > MAX_CHANNEL_MESSAGE:
+        return None
+    try:
+        message = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return None
+    return message
 
 
 def h264_preferences() -> list[RTCRtpCodecCapability]:
@@ -80,6 +128,9 @@ class Peer:
         request_keyframe: Callable[[], None],
         audio_in: MixerInput,
         on_state: Callable[[Peer, str], None],
+        on_signal: Callable[[Peer, str, bool], None] | None = None,
+        on_channel_open: Callable[[Peer], None] | None = None,
+        ping_interval: float = 5.0,
     ) -> None:
         self.spec = spec
         self.call_id = str(uuid.uuid4())
@@ -91,11 +142,19 @@ class Peer:
         self.screen: av.VideoFrame | None = None
         self.screen_at = 0.0
         self.last_media = time.monotonic()
+        self.last_pong = 0.0  # monotonic time of the last pong (0: none yet)
+        self.pongs = 0
+        self.channel: RTCDataChannel | None = None
+        self.ping_interval = ping_interval
         self.video_muted = False
         self.connected = False
         self.closed = False
         self._request_keyframe = request_keyframe
         self._on_state = on_state
+        self._on_signal = on_signal
+        self._on_channel_open = on_channel_open
+        self._allowance = 2 * CHANNEL_RATE
+        self._allowance_at = time.monotonic()
         self._camera_transceiver: RTCRtpTransceiver | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.pc.on("track", self._on_track)
@@ -116,6 +175,15 @@ class Peer:
     @property
     def presenting(self) -> bool:
         return self.screen is not None and time.monotonic() - self.screen_at < SCREEN_FRESH_S
+
+    @property
+    def last_heard(self) -> float:
+        """When the participant last showed a sign of life: media or a pong."""
+        return max(self.last_media, self.last_pong)
+
+    @property
+    def channel_open(self) -> bool:
+        return self.channel is not None and self.channel.readyState == "open"
 
     async def accept(self, offer_sdp: str) -> str:
         """Answer the participant's first offer. Raises MediaError 400/406."""
@@ -141,9 +209,79 @@ class Peer:
             raise MediaError(406, "no usable codec in the offer (video must allow H.264)") from exc
         except Exception as exc:
             raise MediaError(400, f"unusable SDP offer: {exc}"[:200]) from exc
+        if self.channel is None and self.pc.sctp is not None:  # the offer has m=application
+            self._open_channel()
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
         return self.pc.localDescription.sdp
+
+    # -- the data channel --------------------------------------------------------------
+
+    def _open_channel(self) -> None:
+        channel = self.pc.createDataChannel(CHANNEL_LABEL, negotiated=True, id=CHANNEL_ID)
+        self.channel = channel
+        channel.on("open", self._channel_opened)
+        channel.on("message", self._channel_message)
+        if channel.readyState == "open":  # the association was up already (a renegotiation)
+            self._channel_opened()
+
+    def _channel_opened(self) -> None:
+        if self.closed:
+            return
+        self._spawn(self._ping())
+        if self._on_channel_open is not None:
+            self._on_channel_open(self)
+
+    async def _ping(self) -> None:
+        while self.channel_open:
+            self.send(PING)
+            await asyncio.sleep(self.ping_interval)
+
+    def send(self, text: str) -> bool:
+        """Send a message on the data channel; False when it is not open (or the client does
+        not read what was sent before)."""
+        channel = self.channel
+        if channel is None or channel.readyState != "open" or self.closed:
+            return False
+        if channel.bufferedAmount > MAX_CHANNEL_BUFFER:
+            return False
+        try:
+            channel.send(text)
+        except Exception:  # closing under us
+            return False
+        return True
+
+    def _channel_message(self, raw: object) -> None:
+        if self.closed or not self._within_rate():
+            return
+        message = parse_message(raw)
+        if message is None:
+            log.debug("ignored a malformed data-channel message from %s", self.participant_id)
+            return
+        kind = message["type"]
+        if kind == "pong":
+            self.pongs += 1
+            self.last_pong = time.monotonic()
+        elif kind == "ping":
+            self.send('{"type":"pong"}')
+        elif kind in SIGNALS and self._on_signal is not None:
+            on, cid = message.get("on"), message.get("cid")
+            if isinstance(on, bool) and cid in (None, "", self.spec.client_id):
+                self._on_signal(self, SIGNALS[kind], on)
+
+    def _within_rate(self) -> bool:
+        """A token bucket over the client's data-channel messages."""
+        now = time.monotonic()
+        self._allowance = min(
+            2 * CHANNEL_RATE, self._allowance + (now - self._allowance_at) * CHANNEL_RATE
+        )
+        self._allowance_at = now
+        if self._allowance < 1:
+            return False
+        self._allowance -= 1
+        return True
+
+    # -- media -------------------------------------------------------------------------
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":

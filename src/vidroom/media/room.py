@@ -5,8 +5,14 @@ encoded in order and the event loop never blocks on them); the loop only hands t
 packets to every peer's bounded queue. The audio mix-minus runs inline every 20 ms (numpy on
 960 samples); the tick's Opus encodes (one per talking peer plus one shared full mix for all
 listeners, ``audio_encoder.py``) run in one call on the room's audio thread. A peer is
-closed and reported (``peer_closed``) when its connection fails or closes, or when no media
-arrived from it for ``media_timeout`` seconds.
+closed and reported (``peer_closed``) when its connection fails or closes, or when nothing
+was heard from it for ``media_timeout`` seconds: no media and no pong on its data channel (a
+peer without a data channel lives by its media alone).
+
+Each audio tick also hands out the mixer's voice-activity changes: to every peer's data
+channel (``{"type":"voice_activity","cid":…,"on":…}``) and to ``MediaEvents.voice_activity``.
+A ``mute_video`` (``desktopstreaming``) a client sends on its data channel is applied like
+``set_video_muted`` (``set_presenter``).
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from vidroom.media.contract import (
 )
 from vidroom.media.encoder import SharedEncoder
 from vidroom.media.mixer import Mixer
-from vidroom.media.peer import Peer, dump
+from vidroom.media.peer import Peer, voice_message
 
 log = logging.getLogger(__name__)
 
@@ -251,14 +257,10 @@ class RoomMedia:
         for key in self.mixer.speaking():
             speaker = self.peers.get(key)
             if speaker is not None:
-                peer.send(self._voice_message(speaker, True))
-
-    @staticmethod
-    def _voice_message(peer: Peer, on: bool) -> str:
-        return dump({"type": "voice_activity", "cid": peer.spec.client_id, "on": on})
+                peer.send(voice_message(speaker.spec.client_id, True))
 
     def _voice(self, speaker: Peer, on: bool) -> None:
-        message = self._voice_message(speaker, on)
+        message = voice_message(speaker.spec.client_id, on)
         for peer in self.peers.values():
             peer.send(message)
         self._spawn(
@@ -375,6 +377,10 @@ class RoomMedia:
             packet = packets.get(key)
             if packet is not None:
                 peer.audio_out.push(packet)
+        for key, on in self.mixer.voice_changes():
+            speaker = self.peers.get(key)
+            if speaker is not None:
+                self._voice(speaker, on)
 
     async def _watchdog(self) -> None:
         while True:

@@ -265,6 +265,7 @@ async def test_a_dropped_socket_resumes_its_call(
     assert resumed["call_id"] == accepted["call_id"]
     assert resumed["sdp"]["type"] == "answer"
     await again.seen("source_update", lambda d: len(d["src"]) == 2)
+    await again.seen("recording", lambda d: d["call_id"] == accepted["call_id"])
     await asyncio.sleep(2)  # longer than the grace: the call went on
     assert not [m for m in bob.received if m["type"] == "memberlist" and m["data"]["del"]]
     assert await online_soon(sepp, alice_room)

@@ -1,5 +1,6 @@
 """What the media server reports, applied to the control plane: presence in the database, and
-``memberlist`` / ``source_update`` / ``call_terminated`` on the meeting's signalling sockets."""
+``memberlist`` / ``source_update`` / ``voice_activity`` / ``call_terminated`` on the meeting's
+signalling sockets."""
 
 from __future__ import annotations
 
@@ -52,3 +53,7 @@ class SeppMediaEvents:
     ) -> None:
         if self.hub is not None:
             self.hub.layout(meeting_id, members, tiles)
+
+    async def voice_activity(self, meeting_id: str, client_id: str, on: bool) -> None:
+        if self.hub is not None:
+            self.hub.voice_activity(meeting_id, client_id, on)

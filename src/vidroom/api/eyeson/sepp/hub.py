@@ -4,6 +4,9 @@ Membership and the podium are synchronised, not streamed: on every change the hu
 a socket was last told (the client ids of its ``memberlist``, its last ``source_update``) with
 the truth and sends the difference. Sending never blocks (bounded queues), so a change is
 applied to every socket of the meeting in one step, without interleaving.
+
+Voice activity and the recording state are streamed (``voice_activity``, ``recording``); a call
+that is accepted or resumed is told the current state of both (:meth:`Hub.greet`).
 """
 
 from __future__ import annotations
@@ -59,12 +62,27 @@ class Call:
     last_source: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class Recording:
+    """A meeting's recording state as SEPP's ``recording`` message tells it (§3.2)."""
+
+    active: bool = False  # being recorded now
+    enabled: bool = False  # recording is possible in this meeting
+
+
+# vidroom does not record yet: every meeting starts (and stays) like this until recording
+# exists and calls :meth:`Hub.set_recording`
+NOT_RECORDING = Recording(active=False, enabled=False)
+
+
 @dataclass
 class _Room:
     spec: RoomSpec
     calls: dict[str, Call] = field(default_factory=dict)  # participant id → call
     members: list[Member] | None = None  # the media server's last layout
     tiles: list[Tile] | None = None
+    speaking: set[str] = field(default_factory=set)  # client ids
+    recording: Recording = NOT_RECORDING
 
 
 class Hub:
@@ -113,6 +131,16 @@ class Hub:
         room.calls[call.participant_id] = call
         self.release(call.meeting_id, call.participant_id)
         self.sync(call.meeting_id)
+        self.greet(call)
+
+    def greet(self, call: Call) -> None:
+        """Tell a call that was just accepted or resumed the recording state and who speaks."""
+        room = self._rooms.get(call.meeting_id)
+        if room is None:
+            return
+        call.line.send("recording", _recording(call, room.recording))
+        for cid in sorted(room.speaking):
+            call.line.send("voice_activity", {"cid": cid, "on": True})
 
     # --- leaving -----------------------------------------------------------------------------
 
@@ -231,6 +259,27 @@ class Hub:
             if source != call.last_source and call.line.send("source_update", source):
                 call.last_source = source
 
+    def voice_activity(self, meeting_id: str, client_id: str, on: bool) -> None:
+        """Someone started or stopped speaking: every call of the meeting hears of it."""
+        room = self._rooms.get(meeting_id)
+        if room is None:
+            return
+        if on:
+            room.speaking.add(client_id)
+        else:
+            room.speaking.discard(client_id)
+        for call in room.calls.values():
+            call.line.send("voice_activity", {"cid": client_id, "on": on})
+
+    def set_recording(self, meeting_id: str, recording: Recording) -> None:
+        """The meeting's recording state changed: every call is told (``recording``)."""
+        room = self._rooms.get(meeting_id)
+        if room is None or room.recording == recording:
+            return
+        room.recording = recording
+        for call in room.calls.values():
+            call.line.send("recording", _recording(call, recording))
+
     def refresh(self, meeting_id: str) -> None:
         """Re-read the members from the media server (e.g. after a mute) and sync."""
         room = self._rooms.get(meeting_id)
@@ -241,3 +290,7 @@ class Hub:
         except Exception:
             log.exception("sepp: could not read the members of %s", meeting_id)
         self.sync(meeting_id)
+
+
+def _recording(call: Call, recording: Recording) -> dict[str, Any]:
+    return {"call_id": call.call_id, "active": recording.active, "enabled": recording.enabled}

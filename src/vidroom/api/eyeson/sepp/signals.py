@@ -168,6 +168,7 @@ class Signals:
         sdp = protocol.with_sepp_messaging(answer)
         s.send("call_resumed", {"call_id": call.call_id, "sdp": {"type": "answer", "sdp": sdp}})
         s.hub.sync(s.meeting_id)
+        s.hub.greet(call)
 
     async def _admit(self) -> _Admission:
         """Whether the participant may start a call now: 404 unknown, 410 meeting over,

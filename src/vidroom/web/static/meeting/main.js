@@ -22,7 +22,10 @@ class Meeting {
     this.rt = null;
     this.call = null;
     this.members = new Map(); // cid → person
+    this.speaking = new Set(); // cids speaking now (voice_activity)
     this.sharing = false;
+    this.previewing = Promise.resolve(); // the camera and microphone being opened
+    this.joining = false;
   }
 
   get ownClientId() {
@@ -34,7 +37,7 @@ class Meeting {
     this.view.showMembers(renderedPeople());
     this.bind();
     this.view.share.hidden = !canShareScreen();
-    const preview = this.preview();
+    const preview = this.previewing = this.preview();
     try {
       this.setRoom(await this.api.room());
     } catch (error) {
@@ -229,19 +232,30 @@ class Meeting {
 
   // --- the call --------------------------------------------------------------------------------
 
-  join() {
-    if (!this.room || !this.room.ready || this.call) {
+  async join() {
+    if (!this.room || !this.room.ready || this.call || this.joining) {
       return;
     }
     const v = this.view;
     v.join.disabled = true;
     v.fail("");
     v.say("Joining…");
+    // the devices first: a call started before them would send nothing, even once they open
+    this.joining = true;
+    try {
+      await this.previewing;
+    } finally {
+      this.joining = false;
+    }
+    if (this.call || v.root.dataset.part !== "lobby") {
+      return;
+    }
     const call = new SeppCall(this.room.signaling.options, {
       refresh: async () => (await this.api.room()).signaling.options,
     });
     this.call = call;
     this.members.clear();
+    this.speaking.clear();
     this.media.sender = (kind) => call.sender(kind);
     const remote = new MediaStream();
     v.composite.srcObject = remote;
@@ -259,6 +273,7 @@ class Meeting {
       call.muteVideo(this.media.cameraOff && !this.sharing);
     });
     call.addEventListener("members", (event) => this.membersChanged(event.detail));
+    call.addEventListener("voice", (event) => this.voiceChanged(event.detail));
     call.addEventListener("lost", () => v.say("Connection lost. Reconnecting…"));
     call.addEventListener("resumed", () => v.say("Reconnected."));
     call.addEventListener("failed", (event) => v.fail(event.detail.message));
@@ -275,6 +290,7 @@ class Meeting {
   membersChanged({ add, del }) {
     for (const cid of del) {
       this.members.delete(String(cid));
+      this.speaking.delete(String(cid));
     }
     for (const entry of add) {
       const cid = String(entry && entry.cid ? entry.cid : entry);
@@ -295,7 +311,24 @@ class Meeting {
     this.renderMembers();
   }
 
+  /** voice_activity (over the websocket and the data channel alike): who speaks now. */
+  voiceChanged({ cid, on }) {
+    const key = String(cid || "");
+    if (!key || this.speaking.has(key) === on) {
+      return;
+    }
+    if (on) {
+      this.speaking.add(key);
+    } else {
+      this.speaking.delete(key);
+    }
+    this.renderMembers();
+  }
+
   renderMembers() {
+    for (const [cid, person] of this.members) {
+      person.speaking = this.speaking.has(cid);
+    }
     const people = Array.from(this.members.values());
     people.sort((a, b) => Number(b.you) - Number(a.you) || a.name.localeCompare(b.name));
     this.view.showMembers(people);
@@ -348,7 +381,8 @@ class Meeting {
     }
     this.connectRealtime();
     this.view.join.focus();
-    await this.preview();
+    this.previewing = this.preview();
+    await this.previewing;
   }
 
   // --- chat ------------------------------------------------------------------------------------

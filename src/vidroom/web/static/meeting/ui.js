@@ -107,12 +107,16 @@ export class View {
     select.disabled = devices.length === 0;
   }
 
-  /** people: [{key, name, you, guest}] */
+  /** people: [{key, name, you, guest, speaking}] */
   showMembers(people) {
     const items = people.map((person) => {
       const item = document.createElement("li");
-      item.className = "members__item";
+      item.className = person.speaking ? "members__item members__item--speaking" : "members__item";
       item.dataset.member = person.key;
+      const voice = document.createElement("span");
+      voice.className = "members__voice";
+      voice.setAttribute("aria-hidden", "true");
+      item.append(voice);
       const name = document.createElement("span");
       name.className = "members__name";
       name.textContent = person.name;
@@ -128,6 +132,13 @@ export class View {
         badge.className = "badge badge--guest";
         badge.textContent = "guest";
         item.append(" ", badge);
+      }
+      if (person.speaking) {
+        const speaking = document.createElement("span");
+        speaking.className = "visually-hidden";
+        speaking.dataset.speaking = "";
+        speaking.textContent = " (speaking)";
+        item.append(speaking);
       }
       return item;
     });
