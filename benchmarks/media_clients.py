@@ -35,7 +35,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from vidroom.media.encoder import SharedEncoder
 from vidroom.media.layout import Rect, fit
-from vidroom.media.peer import h264_preferences  # also installs the marker jitter buffer
+from vidroom.media.peer import video_preferences  # also installs the marker jitter buffer
 from vidroom.media.testing import ToneAudioTrack, loopback_ice
 from vidroom.media.tracks import PacketTrack, route_keyframe_requests
 
@@ -118,7 +118,7 @@ class Participant:
         route_keyframe_requests(sender, encoder.request_keyframe)
         for transceiver in self.pc.getTransceivers():
             if transceiver.sender is sender:
-                transceiver.setCodecPreferences(h264_preferences())
+                transceiver.setCodecPreferences(video_preferences("H264"))
         self.pc.addTrack(self.audio)
         self.pc.on("track", self._on_track)
         self.tasks: list[asyncio.Task[None]] = []

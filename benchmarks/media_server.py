@@ -69,7 +69,7 @@ class PerPeerRoom(RoomMedia):
         self.workers = os.cpu_count() or 2
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="per-peer-encode")
 
-    def _request_keyframe(self) -> None:
+    def _request_keyframe(self, codec: str) -> None:
         for encoder in list(self.encoders.values()):
             encoder.request_keyframe()
 

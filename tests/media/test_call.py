@@ -6,6 +6,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from aiortc import RTCRtpSender
+
 from tests.media.conftest import Client, Recorder, close_to, media_threads, until
 from vidroom.media.compositor import rgb_to_yuv
 from vidroom.media.contract import RoomSpec
@@ -154,3 +156,29 @@ async def test_a_peer_without_camera_gets_a_dark_named_tile(
     spots = centres(supervisor, "cams")
     assert await until(lambda: sees_everyone(viewer, supervisor, "cams", [a]), 5)
     assert await until(lambda: a.latest is not None and max(a.color_at(*spots["c-viewer"])) < 60, 5)
+
+
+async def test_a_vp8_only_peer_gets_a_vp8_rendition_beside_h264(
+    supervisor: MediaSupervisor, clients: MakeClient
+) -> None:
+    a, b = clients("h264", RED, 500), clients("vp8", GREEN, 900)
+    vp8 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.name in ("VP8", "rtx")]
+    for transceiver in b.pc.getTransceivers():
+        if transceiver.kind == "video":
+            transceiver.setCodecPreferences(vp8)
+    await a.join(supervisor, "mixed")
+    answer = await b.join(supervisor, "mixed")
+    assert "VP8/90000" in answer.sdp
+    assert "H264/90000" not in answer.sdp
+    room = supervisor.rooms["mixed"]
+    assert await until(
+        lambda: all(sees_everyone(c, supervisor, "mixed", [a, b]) for c in (a, b)), 8
+    )
+    assert room.renditions.codecs == ["H264", "VP8"]  # one encode per codec, not per peer
+    vp8_encoder = room.renditions.encoder("VP8")
+    assert vp8_encoder is not None
+    assert vp8_encoder.keyframes >= 1
+    await supervisor.leave("mixed", "vp8")
+    assert await until(lambda: room.renditions.codecs == ["H264"], 3)  # released with its peer
+    frames = a.frames
+    assert await until(lambda: a.frames > frames + 5, 3)  # the H.264 peer goes on

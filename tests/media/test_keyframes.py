@@ -26,7 +26,8 @@ async def test_pli_from_one_receiver_makes_a_keyframe_for_all(
     await a.join(supervisor, "k")
     await b.join(supervisor, "k")
     assert await until(lambda: all(sees_everyone(c, supervisor, "k", [a, b]) for c in (a, b)), 5)
-    encoder = supervisor.rooms["k"].encoder
+    encoder = supervisor.rooms["k"].renditions.encoder("H264")
+    assert encoder is not None
     await asyncio.sleep(encoder.min_keyframe_interval + 0.1)  # out of the rate-limit window
     forced, keyframes, requests = encoder.forced, encoder.keyframes, encoder.requests
     b_frames = b.frames

@@ -36,17 +36,39 @@ async def test_malformed_sdp_is_400(supervisor: MediaSupervisor, sdp: str) -> No
     assert supervisor.members("bad") == []
 
 
-async def test_offer_without_h264_is_406(supervisor: MediaSupervisor, clients: MakeClient) -> None:
-    client = clients("vp8only", RED, 500)
-    vp8 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.name == "VP8"]
+def only(client: Client, kind: str, names: set[str]) -> None:
+    """Make ``client`` offer only ``names`` for ``kind``."""
+    caps = [c for c in RTCRtpSender.getCapabilities(kind).codecs if c.name in names]
     for transceiver in client.pc.getTransceivers():
-        if transceiver.kind == "video":
-            transceiver.setCodecPreferences(vp8)
-    offer = await client.offer()
+        if transceiver.kind == kind:
+            transceiver.setCodecPreferences(caps)
+
+
+async def test_offer_without_h264_or_vp8_is_406(
+    supervisor: MediaSupervisor, clients: MakeClient
+) -> None:
+    client = clients("vp9only", RED, 500)
+    only(client, "video", {"VP8"})
+    # as a VP9-only browser would offer it (aiortc itself cannot offer VP9)
+    offer = (await client.offer()).replace("VP8/90000", "VP9/90000")
     assert "H264" not in offer
+    assert "VP8" not in offer
     with pytest.raises(MediaError) as caught:
         await supervisor.join("codec", client.spec, offer)
     assert caught.value.code == 406
+    assert "H.264 or VP8" in caught.value.reason
+    assert supervisor.members("codec") == []
+
+
+async def test_offer_without_opus_is_406(supervisor: MediaSupervisor, clients: MakeClient) -> None:
+    client = clients("pcmu", RED, 500)
+    only(client, "audio", {"PCMU"})
+    offer = await client.offer()
+    assert "opus" not in offer
+    with pytest.raises(MediaError) as caught:
+        await supervisor.join("codec", client.spec, offer)
+    assert caught.value.code == 406
+    assert "Opus" in caught.value.reason
     assert supervisor.members("codec") == []
 
 

@@ -1,10 +1,13 @@
 """One participant's WebRTC connection: their camera/screen/microphone in, the composite and
 their audio mix out.
 
-The answer is built so that the shared H.264 packets fit: the outgoing tracks are added
-first, the video transceiver is limited to H.264 (+RTX) with ``setCodecPreferences`` *before*
-``setRemoteDescription`` (aiortc negotiates codecs there), then the answer is created and set
-(aiortc gathers ICE candidates inside ``setLocalDescription``). ICE servers come from the
+The answer is built so that the room's shared packets fit: the outgoing tracks are added
+first, then ``setCodecPreferences`` *before* ``setRemoteDescription`` (aiortc negotiates codecs
+there) limits the video transceiver to H.264 (+RTX) when the offer has H.264, else to VP8
+(+RTX; Firefox without OpenH264), and the audio transceiver to Opus (the room sends encoded
+Opus packets); then the answer is created and set (aiortc gathers ICE candidates inside
+``setLocalDescription``). An offer with neither H.264 nor VP8 video, or without Opus audio, is
+refused with 406. ICE servers come from the
 supervisor's configuration only: never aiortc's default public STUN server.
 
 The first video m-line is the camera; any further video m-line is a screen share, shown
@@ -43,7 +46,7 @@ from aiortc.exceptions import OperationError
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
-from vidroom.media import jitter
+from vidroom.media import jitter, receiver
 from vidroom.media.contract import MediaError, PeerSpec
 from vidroom.media.mixer import MixerInput
 from vidroom.media.tracks import MixTrack, PacketTrack, route_keyframe_requests
@@ -51,6 +54,7 @@ from vidroom.media.tracks import MixTrack, PacketTrack, route_keyframe_requests
 log = logging.getLogger(__name__)
 
 jitter.install()
+receiver.install()
 
 MAX_SDP = 64 * 1024
 SCREEN_FRESH_S = 2.0
@@ -95,12 +99,32 @@ def parse_message(raw: object) -> dict[str, Any] | None:
     return message
 
 
-def h264_preferences() -> list[RTCRtpCodecCapability]:
-    """aiortc's H.264 capabilities (both profile-level-ids) and RTX, in that order."""
+def video_preferences(codec: str = "H264") -> list[RTCRtpCodecCapability]:
+    """aiortc's capabilities of ``codec`` (H.264: both profile-level-ids) and RTX."""
     codecs = RTCRtpSender.getCapabilities("video").codecs
-    h264 = [c for c in codecs if c.mimeType.lower() == "video/h264"]
+    wanted = [c for c in codecs if c.mimeType.lower() == f"video/{codec.lower()}"]
     rtx = [c for c in codecs if c.mimeType.lower() == "video/rtx"]
-    return h264 + rtx
+    return wanted + rtx
+
+
+def opus_preferences() -> list[RTCRtpCodecCapability]:
+    codecs = RTCRtpSender.getCapabilities("audio").codecs
+    return [c for c in codecs if c.mimeType.lower() == "audio/opus"]
+
+
+def video_codec_of(offer_sdp: str) -> str:
+    """The composite's codec for this offer: H.264 when its first video section has it, else
+    VP8 when it has that, else H.264 (the negotiation then fails with 406)."""
+    description = sdp.SessionDescription.parse(offer_sdp)
+    for media in description.media:
+        if media.kind == "video":
+            names = {codec.name.upper() for codec in media.rtp.codecs}
+            if "H264" in names:
+                return "H264"
+            if "VP8" in names:
+                return "VP8"
+            break
+    return "H264"
 
 
 def check_offer(offer_sdp: str) -> None:
@@ -125,7 +149,7 @@ class Peer:
         spec: PeerSpec,
         *,
         ice_servers: list[RTCIceServer],
-        request_keyframe: Callable[[], None],
+        request_keyframe: Callable[[str], None],
         audio_in: MixerInput,
         on_state: Callable[[Peer, str], None],
         on_signal: Callable[[Peer, str, bool], None] | None = None,
@@ -135,7 +159,8 @@ class Peer:
         self.spec = spec
         self.call_id = str(uuid.uuid4())
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=list(ice_servers)))
-        self.video_out = PacketTrack(request_keyframe)
+        self.video_codec = "H264"  # what the composite is sent in (set by ``accept``)
+        self.video_out = PacketTrack(self._keyframe)
         self.audio_out = MixTrack()
         self.audio_in = audio_in
         self.camera: av.VideoFrame | None = None
@@ -188,14 +213,21 @@ class Peer:
     async def accept(self, offer_sdp: str) -> str:
         """Answer the participant's first offer. Raises MediaError 400/406."""
         check_offer(offer_sdp)
-        self.pc.addTrack(self.audio_out)
+        self.video_codec = video_codec_of(offer_sdp)
+        audio_sender = self.pc.addTrack(self.audio_out)
         video_sender = self.pc.addTrack(self.video_out)
-        route_keyframe_requests(video_sender, self._request_keyframe)
+        route_keyframe_requests(video_sender, self._keyframe)
         for transceiver in self.pc.getTransceivers():
             if transceiver.sender is video_sender:
-                transceiver.setCodecPreferences(h264_preferences())
+                transceiver.setCodecPreferences(video_preferences(self.video_codec))
                 self._camera_transceiver = transceiver
+            elif transceiver.sender is audio_sender:
+                transceiver.setCodecPreferences(opus_preferences())
         return await self._answer(offer_sdp)
+
+    def _keyframe(self) -> None:
+        """This peer needs a keyframe of its codec (a PLI/FIR, or it just started)."""
+        self._request_keyframe(self.video_codec)
 
     async def renegotiate(self, offer_sdp: str) -> str:
         """Answer a later offer (e.g. a screen share added)."""
@@ -206,7 +238,9 @@ class Peer:
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
         except OperationError as exc:
-            raise MediaError(406, "no usable codec in the offer (video must allow H.264)") from exc
+            raise MediaError(
+                406, "no usable codec in the offer (video: H.264 or VP8; audio: Opus)"
+            ) from exc
         except Exception as exc:
             raise MediaError(400, f"unusable SDP offer: {exc}"[:200]) from exc
         if self.channel is None and self.pc.sctp is not None:  # the offer has m=application

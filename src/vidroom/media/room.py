@@ -41,9 +41,9 @@ from vidroom.media.contract import (
     RoomStats,
     Tile,
 )
-from vidroom.media.encoder import SharedEncoder
 from vidroom.media.mixer import Mixer
 from vidroom.media.peer import Peer, voice_message
+from vidroom.media.renditions import Renditions
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class RoomMedia:
         self.ping_interval = ping_interval or min(PING_INTERVAL_S, media_timeout / 3)
         self.peers: dict[str, Peer] = {}
         self.presenter: str | None = None
-        self.encoder = SharedEncoder(spec.size, spec.fps)
+        self.renditions = Renditions(spec.size, spec.fps)
         self.compositor = Compositor(spec.size, spec.background_color, spec.show_names)
         self.mixer = Mixer()
         self.audio_encoder = AudioEncoder()
@@ -86,15 +86,13 @@ class RoomMedia:
         self._loops: list[asyncio.Task[None]] = []
         self._closed = False
         self._next_spec: RoomSpec | None = None
-        self._inflight: Future[list[av.Packet[Any]]] | None = None
+        self._inflight: Future[dict[str, list[av.Packet[Any]]]] | None = None
         self._t0 = time.monotonic()
         self._last_pts = -1
         self._encode_ms: deque[float] = deque(maxlen=60)
         self._compose_ms: deque[float] = deque(maxlen=60)
         self._frame_times: deque[float] = deque(maxlen=120)
         self._dropped_gone = 0
-        self._old_keyframes = 0
-        self._old_requests = 0
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -107,11 +105,7 @@ class RoomMedia:
         spec, self._next_spec = self._next_spec, None
         if spec is None:
             return
-        if spec.size != self.spec.size or spec.fps != self.spec.fps:
-            self.encoder.close()
-            self._old_keyframes += self.encoder.keyframes
-            self._old_requests += self.encoder.requests
-            self.encoder = SharedEncoder(spec.size, spec.fps)
+        self.renditions.resize(spec.size, spec.fps)
         self.compositor = Compositor(spec.size, spec.background_color, spec.show_names)
         self.spec = spec
 
@@ -141,7 +135,7 @@ class RoomMedia:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._executor.shutdown(wait=True)
         self._audio_executor.shutdown(wait=True)
-        self.encoder.close()
+        self.renditions.close()
 
     # -- peers -------------------------------------------------------------------------
 
@@ -182,7 +176,7 @@ class RoomMedia:
                 "media room %s: could not answer an offer", self.spec.meeting_id, exc_info=True
             )
             raise MediaError(400, "could not answer the SDP offer") from exc
-        self.encoder.request_keyframe()
+        self.renditions.request_keyframe(peer.video_codec)
         await self._layout_changed()
         return Answer(call_id=peer.call_id, sdp=answer)
 
@@ -210,14 +204,14 @@ class RoomMedia:
             )
         await self._layout_changed()
 
-    def _request_keyframe(self) -> None:
-        self.encoder.request_keyframe()  # whichever encoder is current
+    def _request_keyframe(self, codec: str) -> None:
+        self.renditions.request_keyframe(codec)
 
     def _on_peer_state(self, peer: Peer, state: str) -> None:
         if self.peers.get(peer.participant_id) is not peer:
             return
         if state == "connected":
-            self.encoder.request_keyframe()
+            self.renditions.request_keyframe(peer.video_codec)
             self._spawn(
                 self._report(self.events.peer_connected(self.spec.meeting_id, peer.participant_id))
             )
@@ -342,20 +336,21 @@ class RoomMedia:
         sources = [TileSource(p.spec.client_id, p.spec.display_name, p.picture()) for p in peers]
         pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * 90000))
         self._last_pts = pts
-        self._inflight = self._executor.submit(self._render, cells, sources, pts)
-        packets = await asyncio.wrap_future(self._inflight)
+        codecs = {peer.video_codec for peer in peers}
+        self._inflight = self._executor.submit(self._render, cells, sources, pts, codecs)
+        encoded = await asyncio.wrap_future(self._inflight)
         for peer in self.peers.values():
-            for packet in packets:
+            for packet in encoded.get(peer.video_codec, ()):
                 peer.video_out.push(packet)
 
     def _render(
-        self, cells: list[layout.Rect], sources: list[TileSource], pts: int
-    ) -> list[av.Packet[Any]]:
-        """Worker thread: compose and encode one frame."""
+        self, cells: list[layout.Rect], sources: list[TileSource], pts: int, codecs: set[str]
+    ) -> dict[str, list[av.Packet[Any]]]:
+        """Worker thread: compose one frame and encode it once per codec in use."""
         started = time.perf_counter()
         frame = self.compositor.compose(cells, sources)
         composed = time.perf_counter()
-        packets = self.encoder.encode(frame, pts)
+        packets = self.renditions.encode(frame, pts, codecs)
         self._compose_ms.append((composed - started) * 1000)
         self._encode_ms.append((time.perf_counter() - composed) * 1000)
         self._frame_times.append(time.monotonic())
@@ -422,7 +417,7 @@ class RoomMedia:
             encode_ms=round(sum(encode) / len(encode), 3) if encode else 0.0,
             dropped_frames=self._dropped_gone
             + sum(p.video_out.dropped for p in self.peers.values()),
-            keyframes=self._old_keyframes + self.encoder.keyframes,
+            keyframes=self.renditions.keyframes,
             compose_ms=round(sum(compose) / len(compose), 3) if compose else 0.0,
-            keyframe_requests=self._old_requests + self.encoder.requests,
+            keyframe_requests=self.renditions.requests,
         )

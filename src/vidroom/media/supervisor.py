@@ -10,7 +10,8 @@ not for ``leave``/``close_room``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Protocol, TypeAlias
 
 from aiortc import RTCIceServer
 
@@ -26,9 +27,51 @@ from vidroom.media.contract import (
 from vidroom.media.room import MAX_PEERS, MEDIA_TIMEOUT_S, RoomMedia
 
 
-def ice_server(value: RTCIceServer | str) -> RTCIceServer:
-    """An RTCIceServer from itself or a plain ``stun:``/``turn:`` URL (no credentials)."""
-    return value if isinstance(value, RTCIceServer) else RTCIceServer(urls=value)
+class IceServerLike(Protocol):
+    """Anything with an RTCIceServer's fields, e.g. ``vidroom.kit.turn.IceServer``."""
+
+    @property
+    def urls(self) -> str | Sequence[str]: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def credential(self) -> str | None: ...
+
+
+IceServerInput: TypeAlias = RTCIceServer | IceServerLike | Mapping[str, object] | str
+
+
+def _text(value: object, name: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"an ICE server's {name} must be a string")
+
+
+def ice_server(value: IceServerInput) -> RTCIceServer:
+    """An RTCIceServer from itself, a plain ``stun:``/``turn:`` URL (no credentials), or a
+    mapping or object with ``urls`` (a URL or a sequence of URLs) and optional ``username`` and
+    ``credential`` (also read as ``password``, the meeting API's name)."""
+    if isinstance(value, RTCIceServer):
+        return value
+    if isinstance(value, str):
+        return RTCIceServer(urls=value)
+    if isinstance(value, Mapping):
+        urls: object = value.get("urls")
+        username: object = value.get("username")
+        credential: object = value.get("credential", value.get("password"))
+    else:
+        urls, username, credential = value.urls, value.username, value.credential
+    if isinstance(urls, str):
+        url_list = [urls]
+    elif isinstance(urls, Sequence) and urls and all(isinstance(u, str) for u in urls):
+        url_list = [str(u) for u in urls]
+    else:
+        raise TypeError("an ICE server needs urls: a URL or a non-empty sequence of URLs")
+    return RTCIceServer(
+        urls=url_list,
+        username=_text(username, "username"),
+        credential=_text(credential, "credential"),
+    )
 
 
 class MediaSupervisor:
@@ -36,7 +79,7 @@ class MediaSupervisor:
         self,
         events: MediaEvents,
         *,
-        ice_servers: Sequence[RTCIceServer | str] = (),
+        ice_servers: Sequence[IceServerInput] = (),
         media_timeout: float = MEDIA_TIMEOUT_S,
         max_peers: int = MAX_PEERS,
     ) -> None:

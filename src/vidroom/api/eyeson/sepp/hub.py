@@ -21,6 +21,7 @@ from vidroom.api.eyeson.sepp.config import SeppConfig
 from vidroom.db.uow import Database
 from vidroom.media.contract import MediaControl, Member, RoomSpec, Tile
 from vidroom.meetings import live
+from vidroom.meetings.presence import CALL, presence
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class Hub:
             call.line.terminate(410)
             return
         room.calls[call.participant_id] = call
+        presence.hold(call.participant_id, CALL)  # a closing /rt leaves them online
         self.release(call.meeting_id, call.participant_id)
         self.sync(call.meeting_id)
         self.greet(call)
@@ -154,6 +156,7 @@ class Hub:
         if room is None or room.calls.get(call.participant_id) is not call:
             return
         del room.calls[call.participant_id]
+        presence.release(call.participant_id, CALL)
         timer = self._grace.pop((call.meeting_id, call.participant_id), None)
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()

@@ -1,0 +1,90 @@
+"""The composite's encoders: one per video codec the room's peers receive.
+
+Every peer that offers H.264 receives H.264 (``encoder.py`` says why), so a room normally runs
+exactly one encoder. A peer that offers no H.264 (Firefox without Mozilla's OpenH264 plugin,
+which Debian does not package) receives VP8; the room then encodes each composite frame once
+more, in VP8, for all such peers together — encode once *per codec*, never per peer. An encoder
+starts with a keyframe and is released when the last peer of its codec leaves.
+
+Threads: :meth:`encode` runs in the room's worker thread and is the only code that creates or
+drops encoders; :meth:`request_keyframe` may be called from any thread (the encoders' own
+request flags are thread-safe); :meth:`resize` runs on the event loop between two frames.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import av
+
+from vidroom.media.encoder import CODECS, SharedEncoder
+
+
+class Renditions:
+    def __init__(self, size: tuple[int, int], fps: int) -> None:
+        self.size = size
+        self.fps = fps
+        self._encoders: dict[str, SharedEncoder] = {}
+        self._old_keyframes = 0
+        self._old_requests = 0
+        self._pending: set[str] = set()  # keyframe requests for encoders not made yet
+
+    def request_keyframe(self, codec: str) -> None:
+        """A receiver of ``codec`` needs a keyframe (PLI/FIR, a newcomer). Any thread."""
+        encoder = self._encoders.get(codec)
+        if encoder is not None:
+            encoder.request_keyframe()
+        else:
+            self._pending.add(codec)  # a new encoder starts on a keyframe anyway
+
+    def resize(self, size: tuple[int, int], fps: int) -> None:
+        """A new canvas size or rate: each encoder starts over at its next frame."""
+        self.size, self.fps = size, fps
+
+    def encode(self, frame: av.VideoFrame, pts: int, codecs: set[str]) -> dict[str, list[Any]]:
+        """Worker thread: the frame's packets in each of ``codecs``."""
+        stale = [
+            codec
+            for codec, encoder in self._encoders.items()
+            if codec not in codecs or (encoder.size, encoder.fps) != (self.size, self.fps)
+        ]
+        for codec in stale:
+            self._drop(codec)
+        out: dict[str, list[Any]] = {}
+        for codec in sorted(codecs):
+            if codec not in CODECS:
+                continue
+            encoder = self._encoders.get(codec)
+            if encoder is None:
+                encoder = SharedEncoder(self.size, self.fps, codec_name=codec)
+                self._encoders[codec] = encoder
+                self._pending.discard(codec)
+            out[codec] = encoder.encode(frame, pts)
+        return out
+
+    def _drop(self, codec: str) -> None:
+        encoder = self._encoders.pop(codec, None)
+        if encoder is not None:
+            encoder.close()
+            self._old_keyframes += encoder.keyframes
+            self._old_requests += encoder.requests
+
+    def close(self) -> None:
+        for codec in list(self._encoders):
+            self._drop(codec)
+
+    def encoder(self, codec: str = "H264") -> SharedEncoder | None:
+        """The current encoder of ``codec`` (tests, stats)."""
+        return self._encoders.get(codec)
+
+    @property
+    def codecs(self) -> list[str]:
+        return sorted(self._encoders)
+
+    @property
+    def keyframes(self) -> int:
+        return self._old_keyframes + sum(e.keyframes for e in list(self._encoders.values()))
+
+    @property
+    def requests(self) -> int:
+        return self._old_requests + sum(e.requests for e in list(self._encoders.values()))
