@@ -122,9 +122,7 @@ class PerPeerRoom(RoomMedia):
         out: dict[str, list[av.Packet]] = {}
         for part in self._pool.map(encode, chunks, pictures):
             out.update(part)
-        self._compose_ms.append((composed - started) * 1000)
-        self._encode_ms.append((time.perf_counter() - composed) * 1000)  # all encodes, wall
-        self._frame_times.append(time.monotonic())
+        self.meter.frame(composed - started, time.perf_counter() - composed)  # all encodes, wall
         return out
 
     async def close(self) -> None:

@@ -20,8 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -42,6 +41,7 @@ from vidroom.media.contract import (
     Tile,
 )
 from vidroom.media.mixer import Mixer
+from vidroom.media.pacing import FrameMeter, paced
 from vidroom.media.peer import Peer, voice_message
 from vidroom.media.renditions import Renditions
 
@@ -89,9 +89,8 @@ class RoomMedia:
         self._inflight: Future[dict[str, list[av.Packet[Any]]]] | None = None
         self._t0 = time.monotonic()
         self._last_pts = -1
-        self._encode_ms: deque[float] = deque(maxlen=60)
-        self._compose_ms: deque[float] = deque(maxlen=60)
-        self._frame_times: deque[float] = deque(maxlen=120)
+        self.meter = FrameMeter()
+        self._name = f"media room {spec.meeting_id}"
         self._dropped_gone = 0
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -303,28 +302,8 @@ class RoomMedia:
 
     # -- loops -------------------------------------------------------------------------
 
-    async def _paced(
-        self, period: Callable[[], float], tick: Callable[[], Awaitable[None]]
-    ) -> None:
-        loop = asyncio.get_running_loop()
-        start, count, current = loop.time(), 0, period()
-        while True:
-            if period() != current:  # the frame rate changed
-                start, count, current = loop.time(), 0, period()
-            count += 1
-            delay = start + count * current - loop.time()
-            if delay < -current:  # fell behind: skip the missed ticks
-                start, count, delay = loop.time(), 0, 0.0
-            await asyncio.sleep(max(0.0, delay))
-            try:
-                await tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("media room %s: tick failed", self.spec.meeting_id)
-
     async def _video_loop(self) -> None:
-        await self._paced(lambda: 1 / self.spec.fps, self._video_tick)
+        await paced(lambda: 1 / self.spec.fps, self._video_tick, self._name)
 
     async def _video_tick(self) -> None:
         if self._next_spec is not None:
@@ -351,13 +330,11 @@ class RoomMedia:
         frame = self.compositor.compose(cells, sources)
         composed = time.perf_counter()
         packets = self.renditions.encode(frame, pts, codecs)
-        self._compose_ms.append((composed - started) * 1000)
-        self._encode_ms.append((time.perf_counter() - composed) * 1000)
-        self._frame_times.append(time.monotonic())
+        self.meter.frame(composed - started, time.perf_counter() - composed)
         return packets
 
     async def _audio_loop(self) -> None:
-        await self._paced(lambda: AUDIO_PERIOD_S, self._audio_tick)
+        await paced(lambda: AUDIO_PERIOD_S, self._audio_tick, self._name)
 
     async def _audio_tick(self) -> None:
         if not self.peers:
@@ -403,21 +380,14 @@ class RoomMedia:
             log.exception("media room %s: event handler failed", self.spec.meeting_id)
 
     def stats(self) -> RoomStats:
-        times = list(self._frame_times)
-        now = time.monotonic()
-        recent = [t for t in times if now - t <= 5.0]
-        fps = 0.0
-        if len(recent) >= 2 and recent[-1] - recent[0] >= 0.5:
-            fps = (len(recent) - 1) / (recent[-1] - recent[0])
-        encode, compose = list(self._encode_ms), list(self._compose_ms)
         return RoomStats(
             meeting_id=self.spec.meeting_id,
             peers=len(self.peers),
-            composite_fps=round(fps, 2),
-            encode_ms=round(sum(encode) / len(encode), 3) if encode else 0.0,
+            composite_fps=self.meter.fps(),
+            encode_ms=self.meter.encode_ms,
             dropped_frames=self._dropped_gone
             + sum(p.video_out.dropped for p in self.peers.values()),
             keyframes=self.renditions.keyframes,
-            compose_ms=round(sum(compose) / len(compose), 3) if compose else 0.0,
+            compose_ms=self.meter.compose_ms,
             keyframe_requests=self.renditions.requests,
         )
