@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import getpass
 import logging
+import ssl
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+
+from pydantic import ValidationError
 
 from vidroom import errors
 from vidroom.accounts import service as accounts
@@ -20,6 +23,15 @@ from vidroom.teams import service as teams
 def _settings() -> Settings:
     try:
         return Settings()
+    except ValidationError as exc:
+        # the messages only: pydantic's own text repeats the input values, secrets included
+        problems = []
+        for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["loc"] and not message.startswith("VIDROOM_"):
+                message = f"VIDROOM_{str(error['loc'][0]).upper()}: {message}"
+            problems.append(message)
+        raise SystemExit(f"vidroom: configuration error: {'; '.join(problems)}") from None
     except ValueError as exc:
         raise SystemExit(f"vidroom: configuration error: {exc}") from None
 
@@ -44,6 +56,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        try:  # refuse a bad pair with one line instead of uvicorn's traceback
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                settings.tls_cert, settings.tls_key
+            )
+        except (OSError, ssl.SSLError) as exc:
+            raise SystemExit(
+                f"vidroom: configuration error: VIDROOM_TLS_CERT/VIDROOM_TLS_KEY: {exc}"
+            ) from None
     print(f"vidroom serving on {settings.base_url} (data: {settings.data_dir.resolve()})")
     uvicorn.run(
         create_app(settings),
@@ -54,6 +75,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         # the websockets carry small JSON frames: refuse anything large before reading it
         ws_max_size=256 * 1024,
+        # built-in HTTPS (VIDROOM_TLS_CERT/KEY); the websockets are then wss:// as well
+        ssl_certfile=settings.tls_cert,
+        ssl_keyfile=settings.tls_key,
     )
     return 0
 

@@ -2,18 +2,55 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 WEAK_SECRETS = frozenset(
     {"", "changethis", "change-me", "changeme", "secret", "password", "vidroom"}
 )
 MIN_SECRET_LENGTH = 32
+# ICE server URLs (RFC 7064 / RFC 7065) as browsers and aiortc take them: a host name, IPv4 address
+# or bracketed IPv6 address, an optional port, and for TURN an optional transport (turns: is TLS
+# over TCP only)
+ICE_URL = re.compile(
+    r"(?P<scheme>stun|turns?):"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+    r"(?::(?P<port>\d{1,5}))?"
+    r"(?:\?transport=(?P<transport>udp|tcp))?"
+)
+MIN_TURN_TTL_SECONDS = 60
+MAX_TURN_TTL_SECONDS = 7 * 86400
+
+
+def _url_list(value: object) -> object:
+    """A comma-separated environment value as a list (a list is taken as it is)."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _check_urls(urls: list[str], schemes: tuple[str, ...], name: str) -> list[str]:
+    example = f"{schemes[0]}:host:3478"
+    for url in urls:
+        if any(ch.isspace() or not ch.isprintable() for ch in url):
+            raise ValueError(f"{name}: {url!r} contains whitespace or control characters")
+        match = ICE_URL.fullmatch(url)
+        if match is None or match["scheme"] not in schemes:
+            raise ValueError(f"{name}: {url!r} is not a {'/'.join(schemes)} URL (e.g. {example})")
+        if match["port"] is not None and not 1 <= int(match["port"]) <= 65535:
+            raise ValueError(f"{name}: {url!r} has a port outside 1..65535")
+        if match["transport"] and (
+            match["scheme"] == "stun"
+            or (match["scheme"] == "turns" and match["transport"] != "tcp")
+        ):
+            raise ValueError(f"{name}: {url!r} has a transport its scheme does not take")
+    return urls
 
 
 class Environment(StrEnum):
@@ -74,12 +111,45 @@ class Settings(BaseSettings):
             "application/vnd.oasis.opendocument.presentation",
         ]
     )
+    # ICE servers handed to participants (signaling.options) and used by the media server:
+    # comma-separated stun: URLs; turn:/turns: URLs of a TURN server (coturn) that checks
+    # credentials minted with its shared secret (use-auth-secret / static-auth-secret), valid
+    # for turn_ttl_seconds
+    stun_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_secret: SecretStr | None = None
+    turn_ttl_seconds: int = Field(default=86400, ge=MIN_TURN_TTL_SECONDS, le=MAX_TURN_TTL_SECONDS)
+    # built-in HTTPS: a PEM certificate (chain) and its unencrypted PEM private key
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("stun_servers", "turn_servers", mode="before")
+    @classmethod
+    def _split_urls(cls, value: object) -> object:
+        return _url_list(value)
+
+    @field_validator("stun_servers")
+    @classmethod
+    def _check_stun(cls, value: list[str]) -> list[str]:
+        return _check_urls(value, ("stun",), "VIDROOM_STUN_SERVERS")
+
+    @field_validator("turn_servers")
+    @classmethod
+    def _check_turn(cls, value: list[str]) -> list[str]:
+        return _check_urls(value, ("turn", "turns"), "VIDROOM_TURN_SERVERS")
+
+    @field_validator("turn_secret", "tls_cert", "tls_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
         return value
 
     @field_validator("public_url")
@@ -102,7 +172,26 @@ class Settings(BaseSettings):
                 raise ValueError("VIDROOM_PUBLIC_URL must be set in production")
         elif self.secret_key and self.secret_key.lower() in WEAK_SECRETS:
             raise ValueError("VIDROOM_SECRET_KEY is a well-known weak value; choose a random one")
+        self._check_turn_secret()
+        self._check_tls()
         return self
+
+    def _check_turn_secret(self) -> None:
+        secret = self.turn_secret.get_secret_value() if self.turn_secret else ""
+        if self.turn_servers and not secret:
+            raise ValueError(
+                "VIDROOM_TURN_SECRET must be set when VIDROOM_TURN_SERVERS is: the TURN server's "
+                "static-auth-secret (coturn use-auth-secret)"
+            )
+        if secret and secret.lower() in WEAK_SECRETS:
+            raise ValueError("VIDROOM_TURN_SECRET is a well-known weak value; choose a random one")
+
+    def _check_tls(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("VIDROOM_TLS_CERT and VIDROOM_TLS_KEY must be set together")
+        for name, path in (("VIDROOM_TLS_CERT", self.tls_cert), ("VIDROOM_TLS_KEY", self.tls_key)):
+            if path is not None and not path.is_file():
+                raise ValueError(f"{name}: no such file: {path}")
 
     @property
     def effective_database_url(self) -> str:
@@ -116,7 +205,13 @@ class Settings(BaseSettings):
         if self.public_url:
             return self.public_url
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host}:{self.port}"
+
+    @property
+    def tls(self) -> bool:
+        """Whether ``vidroom serve`` itself speaks HTTPS (VIDROOM_TLS_CERT/KEY)."""
+        return self.tls_cert is not None and self.tls_key is not None
 
     @property
     def secure_cookies(self) -> bool:

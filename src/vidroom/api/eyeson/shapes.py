@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vidroom.kit import turn
 from vidroom.kit.clock import iso_z
 from vidroom.kit.signaling_token import issue
 from vidroom.meetings.models import Meeting, Participant
@@ -62,6 +63,20 @@ def links(settings: Settings, meeting: Meeting, access_key: str) -> dict[str, st
     }
 
 
+def ice_options(settings: Settings, participant: Participant) -> dict[str, Any]:
+    """``stun_servers`` (URLs) and ``turn_servers`` (``{urls, username, password}`` with fresh
+    credentials labelled with the participant's client id); both always present."""
+    servers = turn.ice_servers(settings, participant.client_id)
+    return {
+        "stun_servers": [url for s in servers if s.username is None for url in s.urls],
+        "turn_servers": [
+            {"urls": list(s.urls), "username": s.username, "password": s.credential}
+            for s in servers
+            if s.username is not None
+        ],
+    }
+
+
 def signaling(settings: Settings, meeting: Meeting, participant: Participant) -> dict[str, Any]:
     return {
         "type": "sepp",
@@ -72,8 +87,7 @@ def signaling(settings: Settings, meeting: Meeting, participant: Participant) ->
                 settings.ensure_secret_key(), client_id=participant.client_id, conf_id=meeting.id
             ),
             "endpoint": f"{ws_base(settings.base_url)}/call",
-            "stun_servers": [],
-            "turn_servers": [],
+            **ice_options(settings, participant),
         },
     }
 

@@ -5,8 +5,11 @@ builds the media server itself with ``events`` (the media server reports through
 :func:`install`::
 
     events = SeppMediaEvents()
-    media = MediaSupervisor(events)
+    media = MediaSupervisor(events, ice_servers=media_ice_servers(state.settings))
     install(app, state, media, events)
+
+The media server gathers server-reflexive and relay candidates with the same STUN and TURN
+servers as the participants (aiortc uses the first STUN URL and the first TURN URL it supports).
 """
 
 from __future__ import annotations
@@ -20,11 +23,28 @@ from vidroom.api.eyeson.sepp.config import SeppConfig
 from vidroom.api.eyeson.sepp.events import SeppMediaEvents
 from vidroom.api.eyeson.sepp.hub import Hub
 from vidroom.api.eyeson.sepp.router import router
+from vidroom.kit import turn
 from vidroom.media.contract import MediaControl
 
 if TYPE_CHECKING:
     from vidroom.media.supervisor import MediaSupervisor
+from vidroom.settings import Settings
 from vidroom.state import AppState
+
+# The media server's own TURN credential is minted once, at start, and must stay valid for the
+# whole life of the process (coturn refuses a username past its expiry, also when refreshing an
+# allocation, and aiortc takes its ICE servers when a peer is created): ten years. Its password
+# stays in memory (TURN requests carry only the username and an HMAC keyed by the password), and
+# the media server holds the shared secret it is derived from anyway; rotating
+# VIDROOM_TURN_SECRET (on coturn and here) and restarting revokes it.
+MEDIA_TURN_LABEL = "vidroom-media"
+MEDIA_TURN_TTL_SECONDS = 10 * 365 * 86400
+
+
+def media_ice_servers(settings: Settings) -> list[turn.IceServer]:
+    """The ICE servers the media server gathers candidates with: the participants' STUN and
+    TURN servers, with a long-lived TURN credential of its own."""
+    return turn.ice_servers(settings, MEDIA_TURN_LABEL, ttl_seconds=MEDIA_TURN_TTL_SECONDS)
 
 
 def install(
@@ -52,7 +72,7 @@ def start_media(app: FastAPI, state: AppState, config: SeppConfig | None = None)
     from vidroom.media.supervisor import MediaSupervisor
 
     events = SeppMediaEvents()
-    media = MediaSupervisor(events)
+    media = MediaSupervisor(events, ice_servers=media_ice_servers(state.settings))
     install(app, state, media, events, config)
     return media
 
