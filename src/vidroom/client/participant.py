@@ -57,6 +57,28 @@ def _push(queue: asyncio.Queue[T], item: T) -> None:
     queue.put_nowait(item)
 
 
+def room_ice_servers(room: dict[str, Any]) -> list[RTCIceServer]:
+    """The ICE servers a room response offers: one STUN entry for every ``stun_servers`` URL
+    and the ``turn_servers`` entries with their credentials (eyeson-sepp.md §2)."""
+    options = room.get("signaling", {}).get("options", {})
+    servers: list[RTCIceServer] = []
+    stun = [u for u in options.get("stun_servers") or [] if isinstance(u, str)]
+    if stun:
+        servers.append(RTCIceServer(urls=stun))
+    for entry in options.get("turn_servers") or []:
+        if not isinstance(entry, dict):
+            continue
+        urls = entry.get("urls")
+        urls = [urls] if isinstance(urls, str) else [u for u in urls or [] if isinstance(u, str)]
+        if urls:
+            servers.append(
+                RTCIceServer(
+                    urls=urls, username=entry.get("username"), credential=entry.get("password")
+                )
+            )
+    return servers
+
+
 class Participant:
     def __init__(
         self, http: httpx.AsyncClient, room: Message, access_key: str, buffer: int
@@ -105,7 +127,8 @@ class Participant:
         buffer: int = 30,
     ) -> Participant:
         """Join by access key, or as a guest by guest link (``.../join?guest=<token>``) or bare
-        guest token; raises :class:`JoinError` when refused."""
+        guest token; raises :class:`JoinError` when refused. ``ice_servers`` None: the ones
+        the room response offers (``stun_servers``/``turn_servers``), as the web client does."""
         http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=10.0)
         try:
             async with asyncio.timeout(within):
@@ -113,7 +136,8 @@ class Participant:
                 room = await cls._ready_room(http, key)
                 self = cls(http, room, key, buffer)
                 try:
-                    await self._connect(name, video, audio, ice_servers or [])
+                    servers = room_ice_servers(room) if ice_servers is None else ice_servers
+                    await self._connect(name, video, audio, servers)
                 except BaseException:
                     await self.close()
                     raise
