@@ -4,24 +4,24 @@ writes them through a bounded queue so that a slow or dead client never blocks a
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from vidroom import errors
 from vidroom.api.eyeson.realtime import protocol
 from vidroom.api.eyeson.realtime.config import RealtimeConfig
 from vidroom.events.bus import EventBus, Subscription
 from vidroom.events.catalogue import Event
+from vidroom.kit.socket_writer import SocketWriter
 
 log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
-_CLOSE = None  # the outgoing-queue entry that closes the socket after the frames before it
 
 
 class Disconnect(Exception):
@@ -72,13 +72,14 @@ class Connection:
         self.bus = bus
         self.label = "connection"
         self.subscriptions: dict[str, str] = {}  # identifier (as sent) → channel
-        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(config.send_queue)
-        self._stop = asyncio.Event()
+        self.writer = SocketWriter(
+            websocket,
+            queue=config.send_queue,
+            close_seconds=config.close_seconds,
+            log=log,
+            label=f"realtime {self.label}",
+        )
         self._lock = asyncio.Lock()  # a subscription's first frames vs. events
-        self._closing = False
-        self._close_sent = False
-        self._aborted = False
-        self._client_gone = False
         self._bad_frames = 0
         self._allowance = 2 * config.commands_per_second
         self._allowance_at = time.monotonic()
@@ -87,14 +88,7 @@ class Connection:
 
     def send(self, frame: str) -> bool:
         """Queue a frame; a client that let too many pile up is disconnected."""
-        if self._closing:
-            return False
-        try:
-            self._outbox.put_nowait(frame)
-        except asyncio.QueueFull:
-            self.abort(f"too slow: {self._outbox.qsize()} frames waiting")
-            return False
-        return True
+        return self.writer.send(frame)
 
     def send_room(self, message: Message) -> None:
         for identifier, channel in self.subscriptions.items():
@@ -103,82 +97,39 @@ class Connection:
 
     def disconnect(self, stop: Disconnect) -> None:
         """Send the closing messages and the ``disconnect`` frame, then close."""
-        if self._closing:
+        if self.writer.closing:
             return
         log.info("realtime %s: disconnecting (%s)", self.label, stop.reason)
         for message in stop.messages:
             self.send_room(message)
-        if not self.send(protocol.disconnect(stop.reason, reconnect=stop.reconnect)):
-            return  # the frames did not fit
-        self._closing = True
-        try:
-            self._outbox.put_nowait(_CLOSE)
-        except asyncio.QueueFull:
-            self.abort("too slow to be told to disconnect")
-
-    def abort(self, reason: str) -> None:
-        """Drop the client now, without waiting for it to read anything."""
-        if not self._aborted:
-            log.warning("realtime %s: dropping the client: %s", self.label, reason)
-        self._aborted = True
-        self._closing = True
-        self._stop.set()
+        self.writer.finish(
+            protocol.disconnect(stop.reason, reconnect=stop.reconnect),
+            too_slow="too slow to be told to disconnect",
+        )
 
     # --- running ---------------------------------------------------------------------------
 
     async def serve(self, handler: Handler) -> None:
         """Run until the client leaves or is disconnected; cleans up on every path."""
         self.label = handler.label
+        self.writer.label = f"realtime {handler.label}"
         subscription = self.bus.subscribe(handler.topic, self.config.bus_queue)
         handler.opened()
-        tasks: list[asyncio.Task[Any]] = []
         try:
             self.send(protocol.welcome())
-            tasks += [
-                asyncio.create_task(self._read(handler)),
-                asyncio.create_task(self._write()),
-                asyncio.create_task(self._ping()),
-                asyncio.create_task(self._pump(subscription, handler)),
-                asyncio.create_task(self._stop.wait()),
-            ]
-            tasks += [asyncio.create_task(self._guard(job)) for job in handler.background()]
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await self.writer.run(
+                functools.partial(self._read, handler),
+                self._ping,
+                functools.partial(self._pump, subscription, handler),
+                *(functools.partial(self._guard, job) for job in handler.background()),
+            )
         finally:
-            for task in tasks:
-                task.cancel()
-            for result in await asyncio.gather(*tasks, return_exceptions=True):
-                if isinstance(result, Exception):
-                    log.error("realtime %s: task failed", self.label, exc_info=result)
             subscription.close()
-            await self._finish()
+            await self.writer.close(1011)  # unless it was closed, the client left or is stuck
             try:
                 await handler.closed()
             except Exception:
                 log.exception("realtime %s: cleaning up failed", self.label)
-
-    async def _finish(self) -> None:
-        """Close the socket unless the client left, it was closed, or the client is stuck."""
-        if self._client_gone or self._close_sent or self._aborted:
-            return
-        await self._close(1011)
-
-    async def _close(self, code: int) -> None:
-        self._close_sent = True
-        with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError, TimeoutError):
-            async with asyncio.timeout(self.config.close_seconds):
-                await self.websocket.close(code)
-
-    async def _write(self) -> None:
-        while True:
-            frame = await self._outbox.get()
-            if frame is _CLOSE:
-                await self._close(1000)
-                return
-            try:
-                await self.websocket.send({"type": "websocket.send", "text": frame})
-            except (WebSocketDisconnect, OSError, RuntimeError):
-                self._client_gone = True
-                return
 
     async def _ping(self) -> None:
         while True:
@@ -188,7 +139,7 @@ class Connection:
     async def _pump(self, subscription: Subscription, handler: Handler) -> None:
         while True:
             event = await subscription.get()
-            if self._closing:
+            if self.writer.closing:
                 continue  # the writer is closing the connection
             async with self._lock:
                 subscribed = protocol.ROOM_CHANNEL in self.subscriptions.values()
@@ -213,14 +164,9 @@ class Connection:
     # --- reading ---------------------------------------------------------------------------
 
     async def _read(self, handler: Handler) -> None:
-        while not self._stop.is_set():
-            try:
-                message = await self.websocket.receive()
-            except (WebSocketDisconnect, OSError, RuntimeError):
-                self._client_gone = True
-                return
-            if message["type"] == "websocket.disconnect":
-                self._client_gone = True
+        while not self.writer.dropped:
+            message = await self.writer.receive()
+            if message is None:
                 return
             text = message.get("text")
             if text is None:
@@ -229,7 +175,7 @@ class Connection:
                     text = raw.decode("utf-8") if len(raw) <= self.config.max_frame else ""
                 except UnicodeDecodeError:
                     text = ""
-            if self._closing:
+            if self.writer.closing:
                 continue
             try:
                 await self._command(handler, text)

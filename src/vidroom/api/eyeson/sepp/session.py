@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from typing import Any
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from vidroom.api.eyeson.sepp import protocol
 from vidroom.api.eyeson.sepp.hub import Call, Hub
 from vidroom.api.eyeson.sepp.signals import Signals
 from vidroom.events import catalogue as ev
 from vidroom.events.bus import EventBus, Subscription, meeting_topic
+from vidroom.kit.socket_writer import SocketWriter
 
 log = logging.getLogger(__name__)
-
-_CLOSE = None  # the outbox entry that closes the socket after the messages before it
 
 
 class Session:
@@ -48,12 +48,14 @@ class Session:
         self.label = f"participant {participant_id}"
         self.call: Call | None = None
         self.reserved = False  # holds the participant's reservation in the hub
-        self._outbox: asyncio.Queue[str | None] = asyncio.Queue(self.config.send_queue)
-        self._stop = asyncio.Event()
-        self._closing = False
-        self._close_sent = False
-        self._aborted = False
-        self._client_gone = False
+        self.writer = SocketWriter(
+            websocket,
+            queue=self.config.send_queue,
+            close_seconds=self.config.close_seconds,
+            log=log,
+            label=f"sepp {self.label}",
+            unit="messages",
+        )
         self._bad_frames = 0
         self._allowance = 2 * self.config.messages_per_second
         self._allowance_at = time.monotonic()
@@ -62,25 +64,17 @@ class Session:
     # --- sending (the hub's Line) ------------------------------------------------------------
 
     def send(self, kind: str, data: dict[str, Any]) -> bool:
-        if self._closing:
+        if self.writer.closing:
             return False
-        frame = protocol.envelope(kind, data, conf_id=self.meeting_id, client_id=self.client_id)
-        try:
-            self._outbox.put_nowait(frame)
-        except asyncio.QueueFull:
-            self.abort(f"too slow: {self._outbox.qsize()} messages waiting")
-            return False
-        return True
+        return self.writer.send(self._envelope(kind, data))
 
     def finish(self, kind: str, data: dict[str, Any]) -> None:
         """Send a last message, then close the socket."""
-        if self._closing or not self.send(kind, data):
-            return
-        self._closing = True
-        try:
-            self._outbox.put_nowait(_CLOSE)
-        except asyncio.QueueFull:
-            self.abort("too slow to be told goodbye")
+        if not self.writer.closing:
+            self.writer.finish(self._envelope(kind, data))
+
+    def _envelope(self, kind: str, data: dict[str, Any]) -> str:
+        return protocol.envelope(kind, data, conf_id=self.meeting_id, client_id=self.client_id)
 
     def reject(self, code: int, reason: str) -> None:
         log.info("sepp %s: call rejected (%d: %s)", self.label, code, reason)
@@ -96,54 +90,36 @@ class Session:
 
     def release_call(self) -> None:
         self.call = None
-        self.abort("the call was resumed on another socket")
-
-    def abort(self, reason: str) -> None:
-        """Drop the client now, without waiting for it to read anything."""
-        if not self._aborted:
-            log.warning("sepp %s: dropping the client: %s", self.label, reason)
-        self._aborted = True
-        self._closing = True
-        self._stop.set()
+        self.writer.abort("the call was resumed on another socket")
 
     @property
     def closing(self) -> bool:
-        return self._closing
+        return self.writer.closing
 
     # --- running -----------------------------------------------------------------------------
 
     async def serve(self) -> None:
         """Run until the client leaves or the call ends; cleans up on every path."""
         subscription = self.bus.subscribe(meeting_topic(self.meeting_id), self.config.bus_queue)
-        tasks: list[asyncio.Task[Any]] = []
         try:
-            tasks += [
-                asyncio.create_task(self._read()),
-                asyncio.create_task(self._write()),
-                asyncio.create_task(self._pump(subscription)),
-                asyncio.create_task(self._stop.wait()),
-                asyncio.create_task(self._start_deadline()),
-                asyncio.create_task(self._keep_present()),
-            ]
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await self.writer.run(
+                self._read,
+                functools.partial(self._pump, subscription),
+                self._start_deadline,
+                self._keep_present,
+            )
         finally:
-            for task in tasks:
-                task.cancel()
-            for result in await asyncio.gather(*tasks, return_exceptions=True):
-                if isinstance(result, Exception):
-                    log.error("sepp %s: task failed", self.label, exc_info=result)
             subscription.close()
             try:
                 await self._end_call()
             except Exception:
                 log.exception("sepp %s: cleaning up the call failed", self.label)
-            if not (self._client_gone or self._close_sent or self._aborted):
-                await self._close(1000 if self._closing else 1011)
+            await self.writer.close(1000 if self.writer.closing else 1011)
 
     async def _end_call(self) -> None:
         call = self.call
         if call is not None and self.hub.call_of(self.meeting_id, self.participant_id) is call:
-            if self._client_gone and not self._closing:
+            if self.writer.client_gone and not self.writer.closing:
                 self.hub.drop(call)  # the client may come back with call_resume
             else:
                 await self.hub.end_call(call)
@@ -156,24 +132,6 @@ class Session:
                 await self.hub.offline(self.participant_id)
             await self.hub.close_if_empty(self.meeting_id)
         self.reserved = False
-
-    async def _close(self, code: int) -> None:
-        self._close_sent = True
-        with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError, TimeoutError):
-            async with asyncio.timeout(self.config.close_seconds):
-                await self.websocket.close(code)
-
-    async def _write(self) -> None:
-        while True:
-            frame = await self._outbox.get()
-            if frame is _CLOSE:
-                await self._close(1000)
-                return
-            try:
-                await self.websocket.send({"type": "websocket.send", "text": frame})
-            except (WebSocketDisconnect, OSError, RuntimeError):
-                self._client_gone = True
-                return
 
     async def _pump(self, subscription: Subscription) -> None:
         while True:
@@ -208,16 +166,11 @@ class Session:
     # --- reading -----------------------------------------------------------------------------
 
     async def _read(self) -> None:
-        while not self._stop.is_set():
-            try:
-                message = await self.websocket.receive()
-            except (WebSocketDisconnect, OSError, RuntimeError):
-                self._client_gone = True
+        while not self.writer.dropped:
+            message = await self.writer.receive()
+            if message is None:
                 return
-            if message["type"] == "websocket.disconnect":
-                self._client_gone = True
-                return
-            if self._closing:
+            if self.writer.closing:
                 continue
             text = message.get("text")
             if text is None:
