@@ -46,6 +46,7 @@ from aiortc.exceptions import OperationError
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
+from vidroom.kit.token_bucket import TokenBucket
 from vidroom.media import jitter, receiver
 from vidroom.media.contract import MediaError, PeerSpec
 from vidroom.media.mixer import MixerInput
@@ -178,8 +179,7 @@ class Peer:
         self._on_state = on_state
         self._on_signal = on_signal
         self._on_channel_open = on_channel_open
-        self._allowance = 2 * CHANNEL_RATE
-        self._allowance_at = time.monotonic()
+        self._bucket = TokenBucket(CHANNEL_RATE)
         self._camera_transceiver: RTCRtpTransceiver | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.pc.on("track", self._on_track)
@@ -304,16 +304,7 @@ class Peer:
                 self._on_signal(self, SIGNALS[kind], on)
 
     def _within_rate(self) -> bool:
-        """A token bucket over the client's data-channel messages."""
-        now = time.monotonic()
-        self._allowance = min(
-            2 * CHANNEL_RATE, self._allowance + (now - self._allowance_at) * CHANNEL_RATE
-        )
-        self._allowance_at = now
-        if self._allowance < 1:
-            return False
-        self._allowance -= 1
-        return True
+        return self._bucket.take()
 
     # -- media -------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from vidroom.api.eyeson.realtime.config import RealtimeConfig
 from vidroom.events.bus import EventBus, Subscription
 from vidroom.events.catalogue import Event
 from vidroom.kit.socket_writer import SocketWriter
+from vidroom.kit.token_bucket import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,7 @@ class Connection:
         )
         self._lock = asyncio.Lock()  # a subscription's first frames vs. events
         self._bad_frames = 0
-        self._allowance = 2 * config.commands_per_second
-        self._allowance_at = time.monotonic()
+        self._bucket = TokenBucket(config.commands_per_second)
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -191,15 +191,7 @@ class Connection:
             self.disconnect(Disconnect("invalid_request"))
 
     def _within_rate(self) -> bool:
-        """A token bucket: ``commands_per_second``, bursts of twice that."""
-        now = time.monotonic()
-        rate = self.config.commands_per_second
-        self._allowance = min(2 * rate, self._allowance + (now - self._allowance_at) * rate)
-        self._allowance_at = now
-        if self._allowance < 1:
-            return False
-        self._allowance -= 1
-        return True
+        return self._bucket.take()
 
     async def _command(self, handler: Handler, text: str) -> None:
         if not self._within_rate():

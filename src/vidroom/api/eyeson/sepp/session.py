@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import time
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -23,6 +22,7 @@ from vidroom.api.eyeson.sepp.signals import Signals
 from vidroom.events import catalogue as ev
 from vidroom.events.bus import EventBus, Subscription, meeting_topic
 from vidroom.kit.socket_writer import SocketWriter
+from vidroom.kit.token_bucket import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,7 @@ class Session:
             unit="messages",
         )
         self._bad_frames = 0
-        self._allowance = 2 * self.config.messages_per_second
-        self._allowance_at = time.monotonic()
+        self._bucket = TokenBucket(self.config.messages_per_second)
         self.signals = Signals(self)
 
     # --- sending (the hub's Line) ------------------------------------------------------------
@@ -207,12 +206,4 @@ class Session:
             self.terminate(protocol.BAD_REQUEST)
 
     def _within_rate(self) -> bool:
-        """A token bucket: ``messages_per_second``, bursts of twice that."""
-        now = time.monotonic()
-        rate = self.config.messages_per_second
-        self._allowance = min(2 * rate, self._allowance + (now - self._allowance_at) * rate)
-        self._allowance_at = now
-        if self._allowance < 1:
-            return False
-        self._allowance -= 1
-        return True
+        return self._bucket.take()
