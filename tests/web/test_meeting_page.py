@@ -14,7 +14,7 @@ from vidroom.state import AppState
 from vidroom.web.render import TEMPLATES_DIR
 
 STATIC = TEMPLATES_DIR.parent / "static" / "meeting"
-MODULES = ["main.js", "api.js", "rt.js", "sepp.js", "media.js", "ui.js"]
+MODULES = sorted(p.name for p in (TEMPLATES_DIR.parent / "static" / "meeting").glob("*.js"))
 MODULE_SCRIPT = re.compile(
     r'<script type="module" src="/static/meeting/main\.js\?v=[^"]+"></script>'
 )

@@ -117,27 +117,45 @@ export class LocalMedia extends EventTarget {
     this.apply();
   }
 
-  /** Start sharing the screen (replaces the camera on the sender); ends on `screenended`. */
+  /**
+   * Start sharing the screen (replaces the camera on the sender); ends on `screenended`.
+   * Rejects as getDisplayMedia does (NotAllowedError, AbortError: the picker was cancelled).
+   */
   async shareScreen() {
     const captured = await navigator.mediaDevices.getDisplayMedia({ video: SCREEN, audio: false });
     const track = captured.getVideoTracks()[0];
+    captured.getAudioTracks().forEach((extra) => extra.stop());
+    if (!track) {
+      throw new DOMException("No screen was captured.", "NotFoundError");
+    }
     track.addEventListener("ended", () => {
       if (this.screen === track) {
         this.stopSharing().then(() => this.emit("screenended"));
       }
     });
     this.screen = track;
-    await this.replace("video", track);
+    try {
+      await this.replace("video", track);
+    } catch (error) {
+      this.screen = null;
+      track.stop();
+      throw error;
+    }
     return track;
   }
 
+  /** Stop sharing: the camera (or nothing) back on the sender. Never rejects. */
   async stopSharing() {
     const track = this.screen;
     this.screen = null;
     if (track) {
       track.stop();
     }
-    await this.replace("video", this.camera);
+    try {
+      await this.replace("video", this.camera);
+    } catch (error) {
+      // the call is closing: its sender is gone with it
+    }
   }
 
   stop() {

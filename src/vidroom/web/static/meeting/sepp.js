@@ -35,25 +35,38 @@ export function withSessionAttributes(sdp) {
   return lines.join("\r\n") + "\r\n";
 }
 
-/** Why a call was refused or ended, for people (spec §6.3). */
+/**
+ * Why a call was refused (call_rejected reject_code) or ended (call_terminated term_code), for
+ * people (spec eyeson-sepp.md §6.3; the codes vidroom's server sends, and 410/503 of our own
+ * when a lost connection could not be resumed or never opened).
+ */
 export function reasonText(code) {
   switch (Number(code)) {
     case 200:
       return "The call has ended.";
+    case 400:
+      return "The server could not understand this browser's call requests. Reload the page and try again.";
     case 403:
+    case 409:
     case 486:
-      return "You are already in this meeting in another window.";
+      return "You are already in this call in another window or tab, or you may no longer join it.";
+    case 404:
+      return "The call could not be found: the meeting may have just ended. Reload the page to try again.";
+    case 406:
+      return "Your browser offers no video or audio format this server supports"
+        + " (it needs H.264 or VP8 video and Opus audio).";
     case 410:
-      return "The connection to the meeting was lost.";
+      return "The connection to the meeting was lost, or the meeting has ended.";
     case 413:
     case 426:
-      return "Could not connect the audio and video (network problem).";
+      return "The audio and video could not connect: a network or firewall problem"
+        + " between you and the server.";
     case 503:
-      return "The media server is busy or unavailable. Try again later.";
+      return "The media server is busy or unavailable. Try again in a moment.";
     case 607:
       return "The meeting is locked: nobody new may join.";
     default:
-      return "The call failed (code " + Number(code) + ").";
+      return Number(code) > 0 ? "The call failed (code " + Number(code) + ")." : "The call failed.";
   }
 }
 
