@@ -31,9 +31,27 @@ STATIC = TEMPLATES_DIR.parent / "static" / "meeting"
 # click() is no user activation, so the page starts playing the composite without a gesture, as
 # after a reload. It says on the console when the start button shows. (Playwright's own
 # evaluations count as gestures: the test makes none until then.)
+#
+# Chromium's own policy also lets media play once the page has had *any* user activation, and
+# Playwright's evaluations (expect polling) count as such, so whether a later play() succeeds
+# would race the test. The script therefore also holds the policy still: play() is refused
+# (NotAllowedError, as Chromium refuses it) until the person really clicks the start button.
 BLOCKED_AUTOPLAY = """
 navigator.mediaDevices.getUserMedia = async () => {
   throw new DOMException("Permission denied", "NotAllowedError");
+};
+let startClicked = false;
+document.addEventListener("click", (event) => {
+  if (event.isTrusted && event.target.closest && event.target.closest("[data-start-playing]")) {
+    startClicked = true;
+  }
+}, true);
+const play = HTMLMediaElement.prototype.play;
+HTMLMediaElement.prototype.play = function () {
+  if (!startClicked) {
+    return Promise.reject(new DOMException("play() needs a user gesture", "NotAllowedError"));
+  }
+  return play.call(this);
 };
 window.addEventListener("load", () => {
   const watch = setInterval(() => {
