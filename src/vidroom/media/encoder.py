@@ -72,8 +72,10 @@ class SharedEncoder:
         self._closed = False
 
     @staticmethod
-    def _open_vp8(size: tuple[int, int], fps: int, bitrate: int) -> VideoCodecContext:
-        codec = av.CodecContext.create("libvpx", "w")
+    def _context(
+        name: str, size: tuple[int, int], fps: int, bitrate: int, options: dict[str, str]
+    ) -> VideoCodecContext:
+        codec = av.CodecContext.create(name, "w")
         assert isinstance(codec, VideoCodecContext)
         codec.width, codec.height = size
         codec.pix_fmt = "yuv420p"
@@ -81,46 +83,52 @@ class SharedEncoder:
         codec.time_base = VIDEO_TIME_BASE
         codec.bit_rate = bitrate
         codec.gop_size = max(1, round(fps * KEYFRAME_PERIOD_S))
-        codec.qmin, codec.qmax = 2, 56
         codec.thread_count = 1
-        codec.options = {
-            "deadline": "realtime",
-            "cpu-used": "-6",
-            "lag-in-frames": "0",
-            "bufsize": str(bitrate),
-            "minrate": str(bitrate),
-            "maxrate": str(bitrate),
-            "undershoot-pct": "100",
-            "overshoot-pct": "15",
-            "static-thresh": "1",
-            "noise-sensitivity": "4",
-            "partitions": "0",
-        }
+        if name == "libvpx":
+            codec.qmin, codec.qmax = 2, 56
+        codec.options = options
         codec.open()
         return codec
 
-    @staticmethod
-    def _open(size: tuple[int, int], fps: int, bitrate: int) -> VideoCodecContext:
-        codec = av.CodecContext.create("libx264", "w")
-        assert isinstance(codec, VideoCodecContext)
-        codec.width, codec.height = size
-        codec.pix_fmt = "yuv420p"
-        codec.framerate = Fraction(fps, 1)
-        codec.time_base = VIDEO_TIME_BASE
-        codec.bit_rate = bitrate
-        codec.gop_size = max(1, round(fps * KEYFRAME_PERIOD_S))
-        codec.thread_count = 1
-        codec.options = {
-            "preset": "ultrafast",
-            "tune": "zerolatency",
-            "profile": "baseline",
-            "forced-idr": "1",
-            "maxrate": str(bitrate * 6 // 5),
-            "bufsize": str(bitrate // 2),
-            "x264-params": "repeat-headers=1:annexb=1",
-        }
-        codec.open()
-        return codec
+    @classmethod
+    def _open_vp8(cls, size: tuple[int, int], fps: int, bitrate: int) -> VideoCodecContext:
+        return cls._context(
+            "libvpx",
+            size,
+            fps,
+            bitrate,
+            {
+                "deadline": "realtime",
+                "cpu-used": "-6",
+                "lag-in-frames": "0",
+                "bufsize": str(bitrate),
+                "minrate": str(bitrate),
+                "maxrate": str(bitrate),
+                "undershoot-pct": "100",
+                "overshoot-pct": "15",
+                "static-thresh": "1",
+                "noise-sensitivity": "4",
+                "partitions": "0",
+            },
+        )
+
+    @classmethod
+    def _open(cls, size: tuple[int, int], fps: int, bitrate: int) -> VideoCodecContext:
+        return cls._context(
+            "libx264",
+            size,
+            fps,
+            bitrate,
+            {
+                "preset": "ultrafast",
+                "tune": "zerolatency",
+                "profile": "baseline",
+                "forced-idr": "1",
+                "maxrate": str(bitrate * 6 // 5),
+                "bufsize": str(bitrate // 2),
+                "x264-params": "repeat-headers=1:annexb=1",
+            },
+        )
 
     def request_keyframe(self) -> None:
         """Ask for a keyframe soon (coalesced, rate-limited). Any thread."""

@@ -3,21 +3,16 @@ same code behind TLS (``links.websocket`` is an https URL that clients turn into
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import ssl
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from tests.api.eyeson.conftest import TeamKey
 from tests.api.eyeson.realtime.conftest import PROTOCOLS, Cable, serving
+from tests.certs import self_signed
 from tests.conftest import LiveServer, free_port
 from vidroom.settings import Settings
 from vidroom.state import AppState
@@ -68,44 +63,13 @@ async def test_the_served_application(live_server: LiveServer) -> None:
         await observer.closed()
 
 
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 async def test_behind_tls(
     settings: Settings, state: AppState, acme: TeamKey, tmp_path: Path
 ) -> None:
     port = free_port()
     base = f"https://127.0.0.1:{port}"
     secure = settings.model_copy(update={"public_url": base})
-    cert, key = _certificate(tmp_path)
+    cert, key = self_signed(tmp_path)
     trust = ssl.create_default_context(cafile=str(cert))
     async with (
         serving(
