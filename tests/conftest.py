@@ -241,3 +241,42 @@ def live_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
 def test_database_fixture_is_real(database_url: str) -> None:
     """Guard: the parametrised backends are what they claim to be."""
     assert database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://"))
+
+
+# --- media tests: leave no task behind -------------------------------------------------------
+#
+# aiortc's RTCRtpSender.stop() waits for its RTP task to have *started*; a task cancelled before
+# it ran never sets that event, so a close that begins in a task's ``finally`` after the loop
+# runner's single cancellation round can wait forever and hang pytest-asyncio's loop teardown.
+# For the media suites, the loop is settled first: leftover tasks are cancelled in rounds (a
+# second round interrupts whatever a ``finally`` went on to await) until none is left.
+
+SETTLED_DIRS = ("tests/media/", "tests/client/", "tests/api/eyeson/sepp/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    import inspect
+
+    for item in items:
+        function = getattr(item, "function", None)
+        path = str(getattr(item, "path", ""))
+        if (
+            function is not None
+            and inspect.iscoroutinefunction(function)
+            and any(part in path for part in SETTLED_DIRS)
+            and isinstance(item, pytest.Function)
+        ):
+            item.fixturenames.insert(0, "_settled_loop")  # set up first: torn down last
+
+
+@pytest.fixture
+async def _settled_loop() -> AsyncIterator[None]:
+    yield
+    current = asyncio.current_task()
+    for _ in range(10):
+        left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        if not left:
+            return
+        for task in left:
+            task.cancel()
+        await asyncio.wait(left, timeout=1.0)

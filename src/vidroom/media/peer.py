@@ -59,6 +59,7 @@ receiver.install()
 
 MAX_SDP = 64 * 1024
 SCREEN_FRESH_S = 2.0
+CLOSE_S = 10.0  # how long closing a peer connection may take
 CHANNEL_LABEL = "data"  # the clients' negotiated data channel (eyeson-sepp.md §4)
 CHANNEL_ID = 0
 PING = '{"type":"ping"}'  # compact: the web client compares the exact string
@@ -365,8 +366,11 @@ class Peer:
         self.video_out.stop()
         self.audio_out.stop()
         try:
-            await self.pc.close()
-        except Exception:  # a half-set-up connection: nothing more to release
+            # bounded: aiortc's sender.stop() waits for its RTP task to have started, which a
+            # task cancelled before it ran never does
+            async with asyncio.timeout(CLOSE_S):
+                await self.pc.close()
+        except Exception:  # a half-set-up connection, or a stop that never ends
             log.debug("closing %s's connection failed", self.participant_id, exc_info=True)
         for task in list(self._tasks):
             task.cancel()
