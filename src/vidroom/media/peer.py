@@ -114,10 +114,9 @@ def opus_preferences() -> list[RTCRtpCodecCapability]:
     return [c for c in codecs if c.mimeType.lower() == "audio/opus"]
 
 
-def video_codec_of(offer_sdp: str) -> str:
+def video_codec_of(description: sdp.SessionDescription) -> str:
     """The composite's codec for this offer: H.264 when its first video section has it, else
     VP8 when it has that, else H.264 (the negotiation then fails with 406)."""
-    description = sdp.SessionDescription.parse(offer_sdp)
     for media in description.media:
         if media.kind == "video":
             names = {codec.name.upper() for codec in media.rtp.codecs}
@@ -129,8 +128,8 @@ def video_codec_of(offer_sdp: str) -> str:
     return "H264"
 
 
-def check_offer(offer_sdp: str) -> None:
-    """Reject what is not an SDP offer with audio or video: MediaError(400)."""
+def check_offer(offer_sdp: str) -> sdp.SessionDescription:
+    """The parsed offer; MediaError(400) for what is not an SDP offer with audio or video."""
     if not isinstance(offer_sdp, str) or not offer_sdp.strip():
         raise MediaError(400, "empty SDP offer")
     if len(offer_sdp) > MAX_SDP:
@@ -141,6 +140,7 @@ def check_offer(offer_sdp: str) -> None:
         raise MediaError(400, "malformed SDP offer") from exc
     if not any(m.kind in ("audio", "video") for m in description.media):
         raise MediaError(400, "SDP offer has no audio or video")
+    return description
 
 
 class Peer:
@@ -213,8 +213,7 @@ class Peer:
 
     async def accept(self, offer_sdp: str) -> str:
         """Answer the participant's first offer. Raises MediaError 400/406."""
-        check_offer(offer_sdp)
-        self.video_codec = video_codec_of(offer_sdp)
+        self.video_codec = video_codec_of(check_offer(offer_sdp))
         audio_sender = self.pc.addTrack(self.audio_out)
         video_sender = self.pc.addTrack(self.video_out)
         route_keyframe_requests(video_sender, self._keyframe)

@@ -27,15 +27,12 @@ class Renditions:
         self._encoders: dict[str, SharedEncoder] = {}
         self._old_keyframes = 0
         self._old_requests = 0
-        self._pending: set[str] = set()  # keyframe requests for encoders not made yet
 
     def request_keyframe(self, codec: str) -> None:
         """A receiver of ``codec`` needs a keyframe (PLI/FIR, a newcomer). Any thread."""
         encoder = self._encoders.get(codec)
-        if encoder is not None:
+        if encoder is not None:  # none yet: a new encoder starts on a keyframe anyway
             encoder.request_keyframe()
-        else:
-            self._pending.add(codec)  # a new encoder starts on a keyframe anyway
 
     def resize(self, size: tuple[int, int], fps: int) -> None:
         """A new canvas size or rate: each encoder starts over at its next frame."""
@@ -58,7 +55,6 @@ class Renditions:
             if encoder is None:
                 encoder = SharedEncoder(self.size, self.fps, codec_name=codec)
                 self._encoders[codec] = encoder
-                self._pending.discard(codec)
             out[codec] = encoder.encode(frame, pts)
         return out
 

@@ -29,23 +29,47 @@ VIDEO_QUEUE = 8
 AUDIO_QUEUE = 6
 
 
-class PacketTrack(MediaStreamTrack):
+class _QueueTrack(MediaStreamTrack):
+    """Hands the sender already-encoded packets from a queue; ends when stopped."""
+
+    def __init__(self, queue: deque[av.Packet[Any]]) -> None:
+        super().__init__()
+        self._queue = queue
+        self._ready = asyncio.Event()
+        self.sent = 0
+
+    def _offer(self, packet: av.Packet[Any]) -> None:
+        self._queue.append(packet)
+        self._ready.set()
+
+    async def _next(self) -> av.Packet[Any]:
+        while not self._queue:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._ready.clear()
+            await self._ready.wait()
+        self.sent += 1
+        return self._queue.popleft()
+
+    def stop(self) -> None:
+        super().stop()
+        self._ready.set()
+
+
+class PacketTrack(_QueueTrack):
     """The composite for one peer: shared packets from a bounded queue."""
 
     kind = "video"
 
     def __init__(self, request_keyframe: Callable[[], None], maxsize: int = VIDEO_QUEUE) -> None:
-        super().__init__()
+        super().__init__(deque())
         self._request_keyframe = request_keyframe
-        self._queue: deque[av.Packet[Any]] = deque()
         self._maxsize = maxsize
-        self._ready = asyncio.Event()
         self._waiting_keyframe = True  # a receiver can only start on a keyframe
         self._started = False
         self._overflowed = 0
         self.overflows = 0  # times the queue was full
         self.dropped = 0  # packets not delivered because of overflows
-        self.sent = 0
 
     def push(self, packet: av.Packet[Any]) -> None:
         """Offer a packet (event loop thread). Until the sender starts reading nothing is
@@ -66,27 +90,16 @@ class PacketTrack(MediaStreamTrack):
             self._request_keyframe()
             if self._waiting_keyframe:
                 return
-        self._queue.append(packet)
-        self._ready.set()
+        self._offer(packet)
 
     async def recv(self) -> av.Packet[Any]:
         if not self._started:
             self._started = True
             self._request_keyframe()  # every newcomer gets a keyframe
-        while not self._queue:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._ready.clear()
-            await self._ready.wait()
-        self.sent += 1
-        return self._queue.popleft()
-
-    def stop(self) -> None:
-        super().stop()
-        self._ready.set()
+        return await self._next()
 
 
-class MixTrack(MediaStreamTrack):
+class MixTrack(_QueueTrack):
     """The audio one peer hears (everyone but themselves): 20 ms Opus packets encoded by the
     room's :class:`~vidroom.media.audio_encoder.AudioEncoder`, so aiortc only packetises them.
     The queue is short; the oldest packets are dropped when the sender falls behind."""
@@ -94,30 +107,15 @@ class MixTrack(MediaStreamTrack):
     kind = "audio"
 
     def __init__(self, maxsize: int = AUDIO_QUEUE) -> None:
-        super().__init__()
-        self._queue: deque[av.Packet[Any]] = deque(maxlen=maxsize)
-        self._ready = asyncio.Event()
-        self.sent = 0
+        super().__init__(deque(maxlen=maxsize))
 
     def push(self, packet: av.Packet[Any]) -> None:
         """Offer one encoded 20 ms packet (event loop thread)."""
-        if self.readyState != "live":
-            return
-        self._queue.append(packet)
-        self._ready.set()
+        if self.readyState == "live":
+            self._offer(packet)
 
     async def recv(self) -> av.Packet[Any]:
-        while not self._queue:
-            if self.readyState != "live":
-                raise MediaStreamError
-            self._ready.clear()
-            await self._ready.wait()
-        self.sent += 1
-        return self._queue.popleft()
-
-    def stop(self) -> None:
-        super().stop()
-        self._ready.set()
+        return await self._next()
 
 
 def route_keyframe_requests(sender: RTCRtpSender, request_keyframe: Callable[[], None]) -> None:
