@@ -87,7 +87,7 @@ def read_counter(frame: av.VideoFrame, rect: Rect) -> int | None:
     """The counter drawn in ``rect`` (where a 640x360 picture sits in ``frame``), or None
     when any block is not clearly black or white (no picture yet, a decode glitch)."""
     plane = frame.planes[0]
-    luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    luma = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
     scale = rect.width / WIDTH
     row = rect.y + int(BLOCK / 2 * scale)
     value = 0

@@ -59,6 +59,9 @@ class Events:
     ) -> None:
         self.tiles = tiles
 
+    async def voice_activity(self, meeting_id: str, client_id: str, on: bool) -> None:
+        return None
+
 
 class PerPeerRoom(RoomMedia):
     """Compose once, encode once per participant (the encode-once room's alternative)."""
@@ -88,13 +91,13 @@ class PerPeerRoom(RoomMedia):
         self._last_pts = pts
         encoders = [(p.participant_id, self.encoders[p.participant_id]) for p in peers]
         future = self._executor.submit(self._render_each, cells, sources, pts, encoders)
-        self._inflight = future  # type: ignore[assignment]
+        self._inflight = future
         out = await asyncio.wrap_future(future)
         for participant_id, packets in out.items():
-            peer = self.peers.get(participant_id)
-            if peer is not None:
+            receiver = self.peers.get(participant_id)
+            if receiver is not None:
                 for packet in packets:
-                    peer.video_out.push(packet)
+                    receiver.video_out.push(packet)
 
     def _render_each(
         self,
@@ -102,7 +105,7 @@ class PerPeerRoom(RoomMedia):
         sources: list[TileSource],
         pts: int,
         encoders: list[tuple[str, SharedEncoder]],
-    ) -> dict[str, list[av.Packet]]:
+    ) -> dict[str, list[av.Packet[Any]]]:
         started = time.perf_counter()
         frame = self.compositor.compose(cells, sources)
         composed = time.perf_counter()
@@ -119,7 +122,7 @@ class PerPeerRoom(RoomMedia):
         ) -> dict[str, Any]:
             return {key: encoder.encode(picture, pts) for key, encoder in chunk}
 
-        out: dict[str, list[av.Packet]] = {}
+        out: dict[str, list[av.Packet[Any]]] = {}
         for part in self._pool.map(encode, chunks, pictures):
             out.update(part)
         self.meter.frame(composed - started, time.perf_counter() - composed)  # all encodes, wall
