@@ -334,10 +334,15 @@ def _marionette_port(profile: Path, process: subprocess.Popen[bytes], log: Path)
 
 @contextlib.contextmanager
 def launched(
-    workdir: Path, *, prefs: dict[str, Pref] | None = None, binary: Path | None = None
+    workdir: Path,
+    *,
+    prefs: dict[str, Pref] | None = None,
+    binary: Path | None = None,
+    display: str | None = None,
 ) -> Iterator[Firefox]:
-    """Start headless Firefox with a fresh profile under ``workdir``, connected over
-    Marionette; quit it (its whole process group) on the way out, whatever happened."""
+    """Start Firefox (headless, or on the X ``display`` given: screen capture needs a screen)
+    with a fresh profile under ``workdir``, connected over Marionette; quit it (its whole
+    process group) on the way out, whatever happened."""
     if not MARIONETTE_DRIVER:
         unavailable("marionette-driver not installed")
     executable = binary or firefox_binary()
@@ -346,7 +351,6 @@ def launched(
     log = workdir / "firefox.log"
     env = {
         **os.environ,
-        "MOZ_HEADLESS": "1",
         "MOZ_CRASHREPORTER_DISABLE": "1",
         "MOZ_DISABLE_AUTO_SAFE_MODE": "1",
         "MOZ_REMOTE_SETTINGS_DEVTOOLS": "0",
@@ -354,6 +358,10 @@ def launched(
         "XDG_CACHE_HOME": str(workdir / "cache"),
         "XDG_CONFIG_HOME": str(workdir / "config"),
     }
+    if display is None:
+        env["MOZ_HEADLESS"] = "1"
+    else:
+        env["DISPLAY"] = display
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         env.pop(name, None)
     with log.open("ab") as out:
@@ -361,7 +369,7 @@ def launched(
             [
                 str(executable),
                 "--marionette",
-                "-headless",
+                *(["-headless"] if display is None else []),
                 "-no-remote",
                 "-remote-allow-system-access",  # the chrome context, for console()
                 "-profile",
