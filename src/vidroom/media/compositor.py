@@ -1,7 +1,8 @@
 """The composite picture: yuv420p end to end.
 
 Each tick takes the latest decoded frame of every tile, scales it with swscale straight into
-yuv420p (``VideoFrame.reformat``), copies the planes into a numpy canvas filled with the
+yuv420p (one ``VideoReformatter`` per tile, so its scaler context is set up once, not for
+every new frame: that set-up cost ten times the scaling itself), copies the planes into a numpy canvas filled with the
 background colour, and blends cached name labels (luma + alpha bitmaps rendered once with
 Pillow's default font) over their bounding boxes only. Runs in the room's worker thread.
 """
@@ -15,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 from av import VideoFrame
+from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageDraw, ImageFont
 
 from vidroom.media.layout import Rect, fit
@@ -148,6 +150,8 @@ class Compositor:
         # per tile key: (source frame, target rect, scaled frame), to skip rescaling a frame
         # that has not changed since the previous tick
         self._scaled: dict[str, tuple[VideoFrame, Rect, U8]] = {}
+        # per tile key: its scaler (swscale keeps its context while sizes and formats hold)
+        self._scalers: dict[str, VideoReformatter] = {}
 
     def compose(self, cells: list[Rect], sources: list[TileSource]) -> VideoFrame:
         canvas = self._canvas
@@ -162,8 +166,10 @@ class Compositor:
                 if cached and cached[0] is source.frame and cached[1] == target:
                     scaled = cached[2]
                 else:
-                    picture = source.frame.reformat(
-                        width=target.width, height=target.height, format="yuv420p"
+                    scaler = self._scalers.get(source.key) or VideoReformatter()
+                    self._scalers[source.key] = scaler
+                    picture = scaler.reformat(
+                        source.frame, width=target.width, height=target.height, format="yuv420p"
                     )
                     scaled = np.asarray(picture.to_ndarray(), dtype=np.uint8).reshape(-1)
                 live[source.key] = (source.frame, target, scaled)
@@ -171,6 +177,8 @@ class Compositor:
             if self.show_names or source.frame is None:
                 self._name(cell, source.name)
         self._scaled = live
+        for gone in self._scalers.keys() - live.keys():
+            del self._scalers[gone]
         return canvas.frame()
 
     def _name(self, cell: Rect, name: str) -> None:
