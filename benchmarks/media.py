@@ -125,6 +125,7 @@ def run_once(mode: str, n: int, args: argparse.Namespace) -> Run:
             sys.executable, str(HERE / "media_clients.py"), "--url", base,
             "--server-pid", str(server.pid), "-n", str(n),
             "--warmup", str(args.warmup), "--seconds", str(args.seconds),
+            "--watchers", str(args.watchers),
         ]  # fmt: skip
         budget = 30 + args.warmup + args.seconds + 60
         done = subprocess.run(clients, capture_output=True, text=True, timeout=budget)
@@ -202,6 +203,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--modes", default=",".join(MODES))
     parser.add_argument("--widescreen", action="store_true")
+    parser.add_argument(
+        "--watchers",
+        type=int,
+        default=4,
+        help="how many participants decode the composite (latency, counters); the others"
+        " count the frames they receive without decoding (default 4)",
+    )
     args = parser.parse_args()
     participants = [int(x) for x in args.participants.split(",") if x.strip()]
     modes = [m.strip() for m in args.modes.split(",") if m.strip() in MODES]
@@ -218,6 +226,8 @@ def main() -> None:
     print(f"vidroom media server, one meeting: N participants 640x360@15 H.264 + Opus each,"
           f" composite {size[0]}x{size[1]}@{FPS} H.264 (x264 ultrafast);"
           f" {args.warmup:.0f} s warm-up, {args.seconds:.0f} s window per row;"
+          f" at most {args.watchers} participants decode the composite, the others count"
+          f" the frames they receive;"
           f" CPU % of one core (2 cores = 200 %)")  # fmt: skip
     print(
         "floor = PyAV directly on the same frames: N decodes + 1 compose + 1 encode"
@@ -232,8 +242,9 @@ def main() -> None:
     if len(modes) == 2:
         compare(runs, participants)
     print(f"\n(total {time.monotonic() - began:.0f} s)")
-    print("min fps = the slowest participant's received composite rate; g2g = capture to")
-    print("decoded composite, first appearance of each camera frame, pooled over participants;")
+    print("min fps = the slowest participant's received composite rate (decoded, or received")
+    print("whole for those who do not decode); g2g = capture to decoded composite, first")
+    print("appearance of each camera frame, pooled over the participants who decode;")
     print("comp fps = the server's own composite rate; others = the rest of the machine in the")
     print("window (e.g. other people's tests); srv drops = composite packets the server dropped")
     print("from full per-participant send queues (whole run, warm-up included)")

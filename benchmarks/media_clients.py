@@ -9,8 +9,11 @@ media-measured.md §4: the server still receives and decodes N independent strea
 picture carries a 16-bit frame counter (16 black/white 32x32 blocks along the top of the Y
 plane); each participant decodes the composite, finds its own tile (the server reports the
 tiles), reads the counter back and records capture→receive time the first time it sees each
-counter value (glass-to-glass without camera and display). Receivers use vidroom's
-marker-bit jitter buffer too (a browser's adds only a few ms).
+counter value (glass-to-glass without camera and display). With ``--watchers K`` only the
+first K participants decode; the others count the composite frames they receive (whole
+encoded frames, as their jitter buffer assembles them) without decoding, so that N clients fit
+beside the server on a small machine: the server does the same work either way. Receivers
+use vidroom's marker-bit jitter buffer too (a browser's adds only a few ms).
 
 After a warm-up it measures a window: the server's CPU from /proc/<pid>/stat, its own CPU,
 latencies and per-participant frame rates; prints one JSON object on the last line.
@@ -105,9 +108,27 @@ def read_counter(frame: av.VideoFrame, rect: Rect) -> int | None:
 # -- participants --------------------------------------------------------------------------
 
 
+class FrameCounter:
+    """Stands in for a receiver's decode queue: counts the whole encoded video frames the
+    receiver assembles and drops them; passes the stop sentinel on to the real queue."""
+
+    def __init__(self, real: Any, person: Participant) -> None:
+        self.real = real
+        self.person = person
+
+    def put(self, item: Any) -> None:
+        if item is None:
+            self.real.put(None)
+        else:
+            self.person.received()
+
+
 class Participant:
-    def __init__(self, index: int, encoder: SharedEncoder, captured: dict[int, float]) -> None:
+    def __init__(
+        self, index: int, encoder: SharedEncoder, captured: dict[int, float], watch: bool
+    ) -> None:
         self.index = index
+        self.watch = watch
         self.client_id = f"c{index}"
         self.name = f"Participant {index}"
         self.captured = captured
@@ -146,8 +167,21 @@ class Participant:
         await self.pc.setRemoteDescription(answer)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        consume = self._video if track.kind == "video" else self._drain
+        if track.kind == "video" and not self.watch:
+            for transceiver in self.pc.getTransceivers():
+                receiver = transceiver.receiver
+                if receiver.track is track:
+                    name = "_RTCRtpReceiver__decoder_queue"  # aiortc 1.16 (pinned)
+                    setattr(receiver, name, FrameCounter(getattr(receiver, name), self))
+        consume = self._video if track.kind == "video" and self.watch else self._drain
         self.tasks.append(asyncio.ensure_future(consume(track)))
+
+    def received(self) -> None:
+        """A composite frame arrived (counted, not decoded)."""
+        self.frames += 1
+        self.pictures = max(self.pictures, 1)  # it is in the meeting and receiving
+        if self.measuring:
+            self.window_frames += 1
 
     async def _drain(self, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError):
@@ -220,9 +254,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     source = Source()
     encoder = SharedEncoder((WIDTH, HEIGHT), FPS, bitrate=CLIENT_BITRATE)
     captured: dict[int, float] = {}
-    people = [Participant(i, encoder, captured) for i in range(args.n)]
+    watchers = args.n if args.watchers is None else min(args.watchers, args.n)
+    people = [Participant(i, encoder, captured, i < watchers) for i in range(args.n)]
     producer = asyncio.ensure_future(produce(source, encoder, [p.video for p in people], captured))
-    result: dict[str, Any] = {"n": args.n}
+    result: dict[str, Any] = {"n": args.n, "watchers": watchers}
     began = time.monotonic()
     try:
         async with httpx.AsyncClient(base_url=args.url, timeout=60) as http:
@@ -289,6 +324,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--ready-timeout", type=float, default=30.0)
+    parser.add_argument("--watchers", type=int, default=None, help="how many decode (all)")
     args = parser.parse_args()
     with loopback_ice():
         result = asyncio.run(run(args))
