@@ -2,9 +2,10 @@
 
 Each tick takes the latest decoded frame of every tile, scales it with swscale straight into
 yuv420p (one ``VideoReformatter`` per tile, so its scaler context is set up once, not for
-every new frame: that set-up cost ten times the scaling itself), copies the planes into a numpy canvas filled with the
-background colour, and blends cached name labels (luma + alpha bitmaps rendered once with
-Pillow's default font) over their bounding boxes only. Runs in the room's worker thread.
+every new frame: that set-up cost ten times the scaling itself), copies the planes into a
+numpy canvas filled with the background colour, and blends cached name labels (luma + alpha
+bitmaps rendered once with Pillow's default font) over their bounding boxes only. Runs in the
+room's worker thread.
 """
 
 from __future__ import annotations
