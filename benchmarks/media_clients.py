@@ -232,10 +232,22 @@ def machine_busy_seconds() -> float:
 
 
 async def produce(
-    source: Source, encoder: SharedEncoder, tracks: list[PacketTrack], captured: dict[int, float]
+    source: Source,
+    encoder: SharedEncoder,
+    tracks: list[PacketTrack],
+    captured: dict[int, float],
+    sweep_s: float,
 ) -> None:
-    """The one camera: a frame every 1/15 s, encoded once, packets to every participant."""
+    """The one camera: a frame about every 1/15 s, encoded once, packets to every participant.
+
+    A frame waits in the server for its next composite tick, 0 to 1/15 s depending on the phase
+    between the camera's clock and the server's. Real cameras are not locked to the server, but
+    this one camera would hold one phase for a whole run, so the latency would depend on the
+    run's luck. Its period is therefore a little longer than 1/15 s, so that its phase sweeps
+    one whole composite interval every ``sweep_s`` seconds (the measuring window): the latencies
+    cover every phase evenly, as independent cameras would."""
     loop = asyncio.get_running_loop()
+    period = (1 / FPS) * (1 + 1 / (FPS * sweep_s))
     start = loop.time()
     index = 0
     while True:
@@ -243,11 +255,11 @@ async def produce(
         counter = index & 0xFFFF
         captured[counter] = time.monotonic()
         captured.pop((counter - 300) & 0xFFFF, None)  # keep 20 s
-        for packet in encoder.encode(frame, index * 90000 // FPS):
+        for packet in encoder.encode(frame, round(index * period * 90000)):
             for track in tracks:
                 track.push(packet)
         index += 1
-        await asyncio.sleep(max(0.0, start + index / FPS - loop.time()))
+        await asyncio.sleep(max(0.0, start + index * period - loop.time()))
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -256,7 +268,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     captured: dict[int, float] = {}
     watchers = args.n if args.watchers is None else min(args.watchers, args.n)
     people = [Participant(i, encoder, captured, i < watchers) for i in range(args.n)]
-    producer = asyncio.ensure_future(produce(source, encoder, [p.video for p in people], captured))
+    producer = asyncio.ensure_future(
+        produce(source, encoder, [p.video for p in people], captured, args.seconds)
+    )
     result: dict[str, Any] = {"n": args.n, "watchers": watchers}
     began = time.monotonic()
     try:
