@@ -70,6 +70,11 @@ class Receiver:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:
+                    # the sender died mid-request (the crash tests kill it): like any HTTP
+                    # server, take a truncated request for a broken one, not a delivery
+                    self.close_connection = True
+                    return
                 with receiver._lock:
                     receiver._count += 1
                     receiver.active += 1
