@@ -22,7 +22,7 @@ import signal
 import subprocess
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -183,6 +183,18 @@ class ConsoleEntry:
         return f"{self.category or 'console'}: {self.message} ({self.source}:{self.line})"
 
 
+def until(check: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+    """Call ``check`` until it returns something truthy; that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)
+
+
 class Firefox:
     """One running Firefox and its Marionette session (content context by default)."""
 
@@ -233,14 +245,7 @@ class Firefox:
 
     def wait_for(self, script: str, *args: Any, timeout: float = 10.0, what: str = "") -> Any:
         """Run ``script`` until it returns something truthy; that value."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = self.run(script, *args)
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out after {timeout}s waiting for {what or script}")
-            time.sleep(0.1)
+        return until(lambda: self.run(script, *args), what or script, timeout)
 
     def text(self, selector: str) -> str:
         value: str = self.run(

@@ -8,14 +8,13 @@ sender, the server hears ``desktopstreaming`` and makes the sharer the presenter
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import LiveServer
-from tests.web.firefox import Firefox, launched
+from tests.web.firefox import Firefox, launched, until
 from tests.web.test_meeting_firefox import (
     MEDIA_TIMEOUT,
     PLAYING,
@@ -68,18 +67,6 @@ def outbound(firefox: Firefox) -> dict[str, Any]:
     return found
 
 
-def until(check: Callable[[], Any], what: str, timeout: float = MEDIA_TIMEOUT) -> Any:
-    """Poll ``check`` until it returns something truthy; that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
-
-
 def sending(firefox: Firefox, label: str, what: str) -> dict[str, Any]:
     """Wait until the video sender sends the track labelled ``label`` and encodes frames."""
     before = outbound(firefox)["frames"]
@@ -88,7 +75,7 @@ def sending(firefox: Firefox, label: str, what: str) -> dict[str, Any]:
         now = outbound(firefox)
         return now if now["label"] == label and now["frames"] > before else None
 
-    found: dict[str, Any] = until(check, what)
+    found: dict[str, Any] = until(check, what, MEDIA_TIMEOUT)
     return found
 
 
@@ -111,13 +98,13 @@ def test_firefox_shares_its_screen_into_the_call_and_back_to_the_camera(
     firefox.click("[data-join]")
     firefox.wait_for_text("[data-status]", "You are in the meeting.", timeout=MEDIA_TIMEOUT)
     playing(firefox, "[data-composite]")
-    camera = until(lambda: outbound(firefox)["label"], "a camera track on the sender")
+    camera = until(lambda: outbound(firefox)["label"], "a camera on the sender", MEDIA_TIMEOUT)
     before = sending(firefox, camera, "the camera to be sent")
     print(f"Firefox sends its camera: {before}")
     assert camera != SCREEN_LABEL
     share = "[data-share]"
     assert firefox.run("return document.querySelector(arguments[0]).hidden;", share) is False
-    until(lambda: shared_by(firefox) == -1, "a source_update with nobody sharing")
+    until(lambda: shared_by(firefox) == -1, "a source_update with nobody sharing", MEDIA_TIMEOUT)
 
     firefox.click(share)  # a real click: getDisplayMedia needs the person's gesture
     firefox.wait_for_text("[data-status]", "You are sharing your screen.", timeout=TIMEOUT)
@@ -128,7 +115,7 @@ def test_firefox_shares_its_screen_into_the_call_and_back_to_the_camera(
     assert screen["height"] > 0, screen
     assert abs(screen["width"] / screen["height"] - SCREEN[0] / SCREEN[1]) < 0.02, screen
     assert signals(firefox, "desktopstreaming") == [True]
-    until(lambda: shared_by(firefox) == 0, "the server to make Alice (src 0) the one sharing")
+    until(lambda: shared_by(firefox) == 0, "Alice (src 0) sharing", MEDIA_TIMEOUT)
     composite = playing(firefox, "[data-composite]")
     assert composite["time"] > composite["before"], composite
 
@@ -137,7 +124,7 @@ def test_firefox_shares_its_screen_into_the_call_and_back_to_the_camera(
     assert firefox.run("return document.querySelector(arguments[0]).ariaPressed;", share) == "false"
     sending(firefox, camera, "the camera to be sent again")
     assert signals(firefox, "desktopstreaming") == [True, False]
-    until(lambda: shared_by(firefox) == -1, "the server to end the screen share")
+    until(lambda: shared_by(firefox) == -1, "the server to end the share", MEDIA_TIMEOUT)
 
     firefox.click("[data-leave]")
     firefox.wait_for_text("[data-left-title]", "You left the meeting")
