@@ -8,6 +8,7 @@ well. VIDROOM_TEST_REQUIRE_ALL=1 (set by CI) turns "not available here" skips in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -276,7 +277,23 @@ async def _settled_loop() -> AsyncIterator[None]:
     for _ in range(10):
         left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
         if not left:
-            return
+            break
         for task in left:
             task.cancel()
         await asyncio.wait(left, timeout=1.0)
+    await _close_sqlite_connections()
+
+
+async def _close_sqlite_connections() -> None:
+    """A task cancelled in the middle of an aiosqlite call leaves the call running in the
+    connection's worker thread (waiting on a SQLite lock, say), which then reports to a closed
+    loop: a thread exception pinned on a later test. Closing every connection still open
+    here waits, in this loop, for the calls already queued on it."""
+    import gc
+
+    import aiosqlite
+
+    # type(), not isinstance(): gc also yields dead weak proxies, which raise on __class__
+    for connection in [o for o in gc.get_objects() if type(o) is aiosqlite.Connection]:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(connection.close(), 10)
