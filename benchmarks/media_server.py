@@ -62,6 +62,9 @@ class Events:
     async def voice_activity(self, meeting_id: str, client_id: str, on: bool) -> None:
         return None
 
+    async def room_lost(self, meeting_id: str, participant_ids: list[str]) -> None:
+        return None
+
 
 class PerPeerRoom(RoomMedia):
     """Compose once, encode once per participant (the encode-once room's alternative)."""

@@ -116,6 +116,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         public_url="http://testserver",
         secret_key=SECRET,
+        # one media worker process (the default is one per core), offering 127.0.0.1 only
+        media_workers=1,
+        media_host_addresses=["127.0.0.1"],
     )
 
 
@@ -230,6 +233,7 @@ def live_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
         "VIDROOM_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "VIDROOM_SECRET_KEY": SECRET,
         "VIDROOM_LOG_LEVEL": "warning",
+        "VIDROOM_MEDIA_WORKERS": "1",
     }
     server = LiveServer(env=env, port=port, log_path=tmp_path / "server.log")
     server.start()

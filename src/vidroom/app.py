@@ -25,7 +25,7 @@ from vidroom.api.eyeson.realtime.redaction import redact_websocket_logs
 from vidroom.api.eyeson.realtime.router import router as eyeson_realtime_router
 from vidroom.api.eyeson.rooms import router as eyeson_rooms_router
 from vidroom.api.eyeson.sepp.router import router as eyeson_sepp_router
-from vidroom.api.eyeson.sepp.wiring import start_media, stop_media
+from vidroom.api.eyeson.sepp.wiring import start_media, start_workers, stop_media
 from vidroom.api.eyeson.webhooks import router as eyeson_webhooks_router
 from vidroom.api.metrics import router as metrics_router
 from vidroom.db.engine import create_engine, create_sessionmaker
@@ -88,6 +88,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         built.supervisor.start()
         built.webhooks.start()
         built.media = start_media(app, built)
+        await start_workers(built.media)
         try:
             yield
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import secrets
 from enum import StrEnum
@@ -119,6 +120,14 @@ class Settings(BaseSettings):
     turn_servers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     turn_secret: SecretStr | None = None
     turn_ttl_seconds: int = Field(default=86400, ge=MIN_TURN_TTL_SECONDS, le=MAX_TURN_TTL_SECONDS)
+    # media worker processes (each owns whole rooms); None: one per core; 0: media runs in
+    # the API process (for debugging)
+    media_workers: int | None = Field(default=None, ge=0, le=256)
+    # the addresses the media server offers as ICE host candidates (comma-separated); empty:
+    # every interface's. 127.0.0.1 for a server reached over loopback only (tests)
+    media_host_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # a media worker that sends no report for this long is killed and replaced
+    media_heartbeat_seconds: float = Field(default=10.0, ge=1.0, le=300.0)
     # built-in HTTPS: a PEM certificate (chain) and its unencrypted PEM private key
     tls_cert: Path | None = None
     tls_key: Path | None = None
@@ -128,6 +137,23 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("media_host_addresses", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: object) -> object:
+        return _url_list(value)
+
+    @field_validator("media_host_addresses")
+    @classmethod
+    def _check_addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ValueError(
+                    f"VIDROOM_MEDIA_HOST_ADDRESSES: {address!r} is not an IP address"
+                ) from None
         return value
 
     @field_validator("stun_servers", "turn_servers", mode="before")

@@ -37,6 +37,22 @@ async def media_server(settings: Settings, state: AppState) -> AsyncIterator[Sep
             await asyncio.wait_for(stop_media(server.app), 30)
 
 
+@pytest.fixture
+async def inprocess_media_server(
+    settings: Settings, state: AppState
+) -> AsyncIterator[SeppServer]:
+    """The media server inside the test's process (``VIDROOM_MEDIA_WORKERS=0``), for the few
+    tests that look at its peers' internals."""
+    state.settings = settings.model_copy(update={"media_workers": 0})
+    async for server in serve_sepp(
+        state.settings, state, lambda app, st: start_media(app, st, FAST)
+    ):
+        try:
+            yield server
+        finally:
+            await asyncio.wait_for(stop_media(server.app), 30)
+
+
 def colour_share(frame: Any, rgb: tuple[int, int, int], tolerance: int = 45) -> float:
     """The share of the frame's pixels within ``tolerance`` of ``rgb`` on every channel."""
     picture = frame.to_ndarray(format="rgb24").astype(np.int16)

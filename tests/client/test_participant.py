@@ -87,10 +87,10 @@ async def test_kick_and_meeting_end_terminate_the_call(
         async with asyncio.timeout(10):
             assert await alice.terminated == 200
         for _ in range(100):  # the meeting's media room closes with its last call
-            if not media_server.media.rooms:
+            if not (await media_server.media.current_stats()).rooms:
                 break
             await asyncio.sleep(0.05)
-        assert not media_server.media.rooms
+        assert not (await media_server.media.current_stats()).rooms
     finally:
         await alice.leave()
         await bob.leave()

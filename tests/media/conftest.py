@@ -32,6 +32,7 @@ class Recorder:
     closed: list[tuple[str, str, str]] = field(default_factory=list)
     layouts: list[tuple[str, list[Member], list[Tile]]] = field(default_factory=list)
     voice: list[tuple[str, str, bool]] = field(default_factory=list)
+    lost: list[tuple[str, list[str]]] = field(default_factory=list)
 
     async def peer_connected(self, meeting_id: str, participant_id: str) -> None:
         self.connected.append((meeting_id, participant_id))
@@ -46,6 +47,9 @@ class Recorder:
 
     async def voice_activity(self, meeting_id: str, client_id: str, on: bool) -> None:
         self.voice.append((meeting_id, client_id, on))
+
+    async def room_lost(self, meeting_id: str, participant_ids: list[str]) -> None:
+        self.lost.append((meeting_id, participant_ids))
 
 
 class Client:

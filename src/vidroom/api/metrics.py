@@ -52,6 +52,43 @@ class _Snapshot(Collector):
             dropped.add_metric(label, room.dropped_frames)
             keyframes.add_metric(label, room.keyframes)
         yield from (peers, fps, encode, dropped, keyframes)
+        yield from _worker_metrics(self.media)
+
+
+def _worker_metrics(media: MediaStats):  # type: ignore[no-untyped-def]
+    """Per media worker process: CPU, rooms, peers, packets, loop lag, restarts."""
+    labels = ["worker"]
+    cpu = CounterMetricFamily(
+        "vidroom_media_worker_cpu_seconds", "CPU time of the media worker", labels=labels
+    )
+    rooms = GaugeMetricFamily("vidroom_media_worker_rooms", "Rooms on the worker", labels=labels)
+    peers = GaugeMetricFamily("vidroom_media_worker_peers", "Peers on the worker", labels=labels)
+    packets_in = CounterMetricFamily(
+        "vidroom_media_worker_packets_in", "RTP packets received", labels=labels
+    )
+    packets_out = CounterMetricFamily(
+        "vidroom_media_worker_packets_out", "RTP packets sent", labels=labels
+    )
+    lag = GaugeMetricFamily(
+        "vidroom_media_worker_loop_lag_milliseconds",
+        "How late the worker's event loop woke up",
+        labels=labels,
+    )
+    restarts = CounterMetricFamily(
+        "vidroom_media_worker_restarts", "Times the worker was replaced", labels=labels
+    )
+    pid = GaugeMetricFamily("vidroom_media_worker_pid", "The worker's process id", labels=labels)
+    for worker in media.workers:
+        label = [str(worker.index)]
+        cpu.add_metric(label, worker.cpu_seconds)
+        rooms.add_metric(label, worker.rooms)
+        peers.add_metric(label, worker.peers)
+        packets_in.add_metric(label, worker.packets_in)
+        packets_out.add_metric(label, worker.packets_out)
+        lag.add_metric(label, worker.loop_lag_ms)
+        restarts.add_metric(label, worker.restarts)
+        pid.add_metric(label, worker.pid)
+    yield from (cpu, rooms, peers, packets_in, packets_out, lag, restarts, pid)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

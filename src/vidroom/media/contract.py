@@ -71,11 +71,51 @@ class RoomStats:
     keyframes: int  # keyframes encoded, total
     compose_ms: float = 0.0  # mean composite time per frame over the last window
     keyframe_requests: int = 0  # PLI/FIR and newcomer requests received, total
+    packets_in: int = 0  # RTP packets received from the room's peers, total
+    packets_out: int = 0  # RTP packets sent to the room's peers, total
+
+
+@dataclass(frozen=True)
+class WorkerStats:
+    """One media worker process as its last report (every few seconds) showed it."""
+
+    index: int
+    pid: int
+    cpu_seconds: float  # user + system CPU time of the process, total
+    rooms: int
+    peers: int
+    packets_in: int
+    packets_out: int
+    loop_lag_ms: float  # how late the worker's event loop woke up, last report
+    restarts: int = 0  # how many times this slot's worker was replaced
+
+
+@dataclass(frozen=True)
+class IceServerSpec:
+    """An ICE server the media server gathers candidates with (plain data)."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a media worker process is started with."""
+
+    index: int
+    ice_servers: list[IceServerSpec] = field(default_factory=list)
+    media_timeout: float = 15.0
+    max_peers: int = 16
+    host_addresses: list[str] = field(default_factory=list)  # [] = every interface
+    stats_interval: float = 2.0
+    log_level: str = "warning"
 
 
 @dataclass
 class MediaStats:
     rooms: list[RoomStats] = field(default_factory=list)
+    workers: list[WorkerStats] = field(default_factory=list)
 
 
 class MediaError(Exception):
@@ -110,6 +150,12 @@ class MediaEvents(Protocol):
         speaking. The media server has already sent ``{"type":"voice_activity","cid","on"}`` on
         every peer's data channel; this is for the signalling sockets. ``on=False`` also comes
         when a speaking participant leaves."""
+
+    async def room_lost(self, meeting_id: str, participant_ids: list[str]) -> None:
+        """The room's media is gone without a leave: its media worker died or stopped
+        answering. Every peer of it (``participant_ids``) is gone; no ``peer_closed`` comes
+        for them. The next ``open_room``/``join`` for the meeting starts it again on a live
+        worker, so the participants can rejoin while the meeting goes on."""
 
 
 class MediaControl(Protocol):

@@ -45,6 +45,7 @@ from aiortc import (
 from aiortc.exceptions import OperationError
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+from aiortc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
 
 from vidroom.kit.token_bucket import TokenBucket
 from vidroom.media import jitter, receiver
@@ -356,6 +357,18 @@ class Peer:
         if state == "connected":
             self.connected = True
         self._on_state(self, state)
+
+    async def packets(self) -> tuple[int, int]:
+        """RTP packets received from and sent to this peer so far (aiortc's stats)."""
+        received = sent = 0
+        for transceiver in self.pc.getTransceivers():
+            for stats in (await transceiver.receiver.getStats()).values():
+                if isinstance(stats, RTCInboundRtpStreamStats):
+                    received += stats.packetsReceived
+            for stats in (await transceiver.sender.getStats()).values():
+                if isinstance(stats, RTCOutboundRtpStreamStats):
+                    sent += stats.packetsSent
+        return received, sent
 
     async def close(self) -> None:
         """Close the connection and stop reading its media (idempotent)."""

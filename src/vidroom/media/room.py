@@ -18,6 +18,7 @@ A ``mute_video`` (``desktopstreaming``) a client sends on its data channel is ap
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable
@@ -92,6 +93,8 @@ class RoomMedia:
         self.meter = FrameMeter()
         self._name = f"media room {spec.meeting_id}"
         self._dropped_gone = 0
+        self._packets_gone = (0, 0)  # packets of the peers that left
+        self._packets = (0, 0)  # the last count (:meth:`count_packets`)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -194,6 +197,9 @@ class RoomMedia:
         if source is not None and source.voice.speaking:
             self._voice(peer, False)  # nobody is left believing they still speak
         self._dropped_gone += peer.video_out.dropped
+        with contextlib.suppress(Exception):
+            received, sent = await peer.packets()
+            self._packets_gone = (self._packets_gone[0] + received, self._packets_gone[1] + sent)
         if self.presenter == participant_id:
             self.presenter = None
         await peer.close()
@@ -379,6 +385,16 @@ class RoomMedia:
         except Exception:
             log.exception("media room %s: event handler failed", self.spec.meeting_id)
 
+    async def count_packets(self) -> tuple[int, int]:
+        """RTP packets received and sent by this room so far, gone peers included."""
+        received, sent = self._packets_gone
+        for peer in list(self.peers.values()):
+            with contextlib.suppress(Exception):
+                r, s = await peer.packets()
+                received, sent = received + r, sent + s
+        self._packets = (received, sent)
+        return self._packets
+
     def stats(self) -> RoomStats:
         return RoomStats(
             meeting_id=self.spec.meeting_id,
@@ -390,4 +406,6 @@ class RoomMedia:
             keyframes=self.renditions.keyframes,
             compose_ms=self.meter.compose_ms,
             keyframe_requests=self.renditions.requests,
+            packets_in=self._packets[0],
+            packets_out=self._packets[1],
         )

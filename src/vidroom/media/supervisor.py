@@ -148,5 +148,10 @@ class MediaSupervisor:
         room = self.rooms.get(meeting_id)
         return room.members() if room is not None else []
 
+    async def count_packets(self) -> None:
+        """Refresh every room's packet counts (read by :meth:`stats`)."""
+        for room in list(self.rooms.values()):
+            await room.count_packets()
+
     def stats(self) -> MediaStats:
         return MediaStats(rooms=[room.stats() for room in self.rooms.values()])

@@ -17,3 +17,4 @@ class SeppConfig:
     close_seconds: float = 2.0  # how long a closing handshake may take
     media_seconds: float = 10.0  # how long closing a peer or a room may take before giving up
     resume_seconds: float = 15.0  # how long a call outlives its dropped socket (call_resume)
+    rejoin_seconds: float = 20.0  # how long a call whose media was lost may take to rejoin

@@ -54,6 +54,11 @@ class SeppMediaEvents:
         if self.hub is not None:
             self.hub.layout(meeting_id, members, tiles)
 
+    async def room_lost(self, meeting_id: str, participant_ids: list[str]) -> None:
+        """The media worker died: the calls rejoin, the meeting goes on."""
+        if self.hub is not None:
+            self.hub.media_lost(meeting_id)
+
     async def voice_activity(self, meeting_id: str, client_id: str, on: bool) -> None:
         if self.hub is not None:
             self.hub.voice_activity(meeting_id, client_id, on)

@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from vidroom.api.eyeson.sepp import podium
+from vidroom.api.eyeson.sepp import podium, protocol
 from vidroom.api.eyeson.sepp.config import SeppConfig
 from vidroom.db.uow import Database
 from vidroom.media.contract import MediaControl, Member, RoomSpec, Tile
@@ -95,6 +95,8 @@ class Hub:
         self._reserved: dict[str, set[str]] = {}  # meeting id → participants joining now
         self._locks: dict[str, asyncio.Lock] = {}
         self._grace: dict[tuple[str, str], asyncio.Task[None]] = {}  # dropped calls' timers
+        # participants whose media was lost, until they rejoin or their time is up
+        self._rejoin: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     # --- joining -----------------------------------------------------------------------------
 
@@ -131,6 +133,10 @@ class Hub:
             return
         room.calls[call.participant_id] = call
         presence.hold(call.participant_id, CALL)  # a closing /rt leaves them online
+        waiting = self._rejoin.pop((call.meeting_id, call.participant_id), None)
+        if waiting is not None:  # back after a media loss: the earlier hold is theirs again
+            waiting.cancel()
+            presence.release(call.participant_id, CALL)
         self.release(call.meeting_id, call.participant_id)
         self.sync(call.meeting_id)
         self.greet(call)
@@ -198,9 +204,44 @@ class Hub:
         call.last_source = None  # the new socket gets the podium again
         return call
 
+    # --- a lost media room --------------------------------------------------------------
+
+    def media_lost(self, meeting_id: str) -> None:
+        """The meeting's media room is gone (its worker died): every call is told to rejoin
+        (``call_terminated`` :data:`protocol.REJOIN`). The meeting goes on: the participants stay
+        present for ``resume_seconds`` plus the media timeout, the time to rejoin, and the next
+        call opens the media room again on a live worker."""
+        room = self._rooms.get(meeting_id)
+        if room is None:
+            return
+        room.members = room.tiles = None
+        room.speaking.clear()
+        calls = list(room.calls.values())
+        room.calls.clear()
+        for call in calls:
+            key = (meeting_id, call.participant_id)
+            timer = self._grace.pop(key, None)
+            if timer is not None:
+                timer.cancel()
+            log.warning("sepp: media of %s lost: %s rejoins", meeting_id, call.participant_id)
+            call.line.terminate(protocol.REJOIN)
+            self._rejoin[key] = asyncio.create_task(
+                self._rejoin_or_leave(call), name=f"sepp-rejoin-{call.participant_id}"
+            )
+
+    async def _rejoin_or_leave(self, call: Call) -> None:
+        await asyncio.sleep(self.config.rejoin_seconds)
+        key = (call.meeting_id, call.participant_id)
+        if self._rejoin.get(key) is not asyncio.current_task():
+            return
+        del self._rejoin[key]
+        presence.release(call.participant_id, CALL)
+        await self.offline(call.participant_id)
+        await self.close_if_empty(call.meeting_id)
+
     async def close(self) -> None:
         """Application shutdown: end the dropped calls now."""
-        timers = list(self._grace.values())
+        timers = list(self._grace.values()) + list(self._rejoin.values())
         for timer in timers:
             timer.cancel()
         await asyncio.gather(*timers, return_exceptions=True)

@@ -13,6 +13,10 @@ OK = 200
 BAD_REQUEST = 400
 SESSION_IN_USE = 403
 NOT_FOUND = 404
+# the call's media is gone (its media worker died) but the meeting goes on: the official web
+# client restarts its session on 404 (eyeson-sepp.md §6.3), the meeting page and the Python
+# participant join again with a new peer connection
+REJOIN = NOT_FOUND
 GONE = 410
 UNAVAILABLE = 503
 MEETING_LOCKED = 607

@@ -8,13 +8,16 @@ builds the media server itself with ``events`` (the media server reports through
     media = MediaSupervisor(events, ice_servers=media_ice_servers(state.settings))
     install(app, state, media, events)
 
+or, as ``app.py`` does, :func:`start_media` builds the media workers (or, with
+``VIDROOM_MEDIA_WORKERS=0``, the in-process server) from the settings.
+
 The media server gathers server-reflexive and relay candidates with the same STUN and TURN
 servers as the participants (aiortc uses the first STUN URL and the first TURN URL it supports).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -24,10 +27,8 @@ from vidroom.api.eyeson.sepp.events import SeppMediaEvents
 from vidroom.api.eyeson.sepp.hub import Hub
 from vidroom.api.eyeson.sepp.router import router
 from vidroom.kit import turn
-from vidroom.media.contract import MediaControl
-
-if TYPE_CHECKING:
-    from vidroom.media.supervisor import MediaSupervisor
+from vidroom.media.contract import IceServerSpec, MediaControl
+from vidroom.media.pool import WorkerPool, default_size
 from vidroom.settings import Settings
 from vidroom.state import AppState
 
@@ -66,15 +67,55 @@ def install(
     return hub
 
 
-def start_media(app: FastAPI, state: AppState, config: SeppConfig | None = None) -> MediaSupervisor:
-    """The embedded media server, serving ``/call`` on ``app``; ``await media.close()`` at
-    shutdown. (The media stack is imported here, not when this module is.)"""
-    from vidroom.media.supervisor import MediaSupervisor
-
+def start_media(app: FastAPI, state: AppState, config: SeppConfig | None = None) -> MediaControl:
+    """The media server, serving ``/call`` on ``app``: media worker processes
+    (``VIDROOM_MEDIA_WORKERS``, default one per core), or with 0 the media server inside this
+    process. :func:`stop_media` at shutdown. (The media stack is imported here, not when this
+    module is, and in the API process only when it runs media itself.)"""
+    settings = state.settings
     events = SeppMediaEvents()
-    media = MediaSupervisor(events, ice_servers=media_ice_servers(state.settings))
+    ice = media_ice_servers(settings)
+    workers = settings.media_workers
+    media: MediaControl
+    if workers == 0:
+        from vidroom.media.supervisor import MediaSupervisor
+
+        if settings.media_host_addresses:
+            _gather_on(settings.media_host_addresses)
+        media = MediaSupervisor(events, ice_servers=ice)
+    else:
+        media = WorkerPool(
+            events,
+            size=workers if workers is not None else default_size(),
+            ice_servers=[
+                IceServerSpec(
+                    urls=list(s.urls),
+                    username=s.username,
+                    credential=s.credential,
+                )
+                for s in ice
+            ],
+            host_addresses=settings.media_host_addresses,
+            heartbeat_timeout=settings.media_heartbeat_seconds,
+            log_level=settings.log_level,
+        )
     install(app, state, media, events, config)
     return media
+
+
+async def start_workers(media: MediaControl) -> None:
+    """Start the media worker processes now rather than at the first call (``vidroom serve``
+    starts them before it takes requests)."""
+    if isinstance(media, WorkerPool):
+        await media.start()
+
+
+def _gather_on(addresses: list[str]) -> None:
+    """Make the in-process media server's ICE offer only ``addresses`` as host candidates."""
+    import aioice.ice
+
+    ice: Any = aioice.ice
+    ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(addresses)
 
 
 async def stop_media(app: FastAPI) -> None:
