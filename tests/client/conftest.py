@@ -38,9 +38,7 @@ async def media_server(settings: Settings, state: AppState) -> AsyncIterator[Sep
 
 
 @pytest.fixture
-async def inprocess_media_server(
-    settings: Settings, state: AppState
-) -> AsyncIterator[SeppServer]:
+async def inprocess_media_server(settings: Settings, state: AppState) -> AsyncIterator[SeppServer]:
     """The media server inside the test's process (``VIDROOM_MEDIA_WORKERS=0``), for the few
     tests that look at its peers' internals."""
     state.settings = settings.model_copy(update={"media_workers": 0})

@@ -36,6 +36,8 @@ from websockets.exceptions import ConnectionClosed
 log = logging.getLogger(__name__)
 
 PLATFORM = "vidroom-python"
+REJOIN = 404  # call_terminated: the meeting's media moved; join again (eyeson-sepp.md §6.3)
+REJOIN_SECONDS = 20.0
 T = TypeVar("T")
 Message = dict[str, Any]
 
@@ -109,6 +111,12 @@ class Participant:
         self._tasks: list[asyncio.Task[Any]] = []
         self._notifications: set[asyncio.Task[None]] = set()
         self._closed = False
+        # how to join again when the server asks (``call_terminated`` 404: its media moved)
+        self._joined_with: tuple[
+            str, MediaStreamTrack | None, MediaStreamTrack | None, list[RTCIceServer]
+        ] = ("", None, None, [])
+        self._rejoining: asyncio.Task[None] | None = None
+        self.rejoins = 0  # how many times the call was joined again
 
     # --- joining -----------------------------------------------------------------------------
 
@@ -137,6 +145,7 @@ class Participant:
                 self = cls(http, room, key, buffer)
                 try:
                     servers = room_ice_servers(room) if ice_servers is None else ice_servers
+                    self._joined_with = (name, video, audio, servers)
                     await self._connect(name, video, audio, servers)
                 except BaseException:
                     await self.close()
@@ -213,7 +222,44 @@ class Participant:
         data = message["data"]
         self.call_id = data["call_id"]
         await pc.setRemoteDescription(RTCSessionDescription(data["sdp"]["sdp"], "answer"))
-        self._tasks.append(asyncio.create_task(self._read()))
+        self._tasks.append(asyncio.create_task(self._read(self.ws)))
+
+    async def _rejoin(self) -> None:
+        """The server moved the meeting's media (``call_terminated`` 404, as when its media
+        worker died): join again with a new peer connection, the same tracks and a fresh
+        token, retrying for up to ``REJOIN_SECONDS``; then the call ends with 404."""
+        self.rejoins += 1
+        old_ws, old_pc = self.ws, self.pc
+        if old_ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(old_ws.close(), 2)
+        if old_pc is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(old_pc.close(), 10)
+        delay = 0.1
+        deadline = asyncio.get_running_loop().time() + REJOIN_SECONDS
+        while not self._closed:
+            try:
+                self.room = await self._ready_room(self.http, self.access_key)
+                self.members, self.source, self.speaking = [], None, set()
+                await self._connect(*self._joined_with)
+                break
+            except (JoinError, OSError, TimeoutError, httpx.HTTPError) as exc:
+                if self.ws is not None and self.ws is not old_ws:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(self.ws.close(), 2)
+                if self.pc is not None and self.pc is not old_pc:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.pc.close(), 10)
+                if asyncio.get_running_loop().time() + delay > deadline:
+                    log.warning("could not rejoin the call: %s", exc)
+                    if not self.terminated.done():
+                        self.terminated.set_result(REJOIN)
+                    break
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
+        self._rejoining = None
+        await self._notify()
 
     # --- signalling --------------------------------------------------------------------------
 
@@ -252,10 +298,17 @@ class Participant:
             self.recording = data
         elif kind == "voice_activity":
             self._voice(data.get("cid"), data.get("on"))
+        elif (
+            kind == "call_terminated"
+            and data.get("term_code") == REJOIN
+            and self._rejoining is None
+            and not self._closed
+        ):
+            self._rejoining = asyncio.create_task(self._rejoin())
         elif kind in ("call_terminated", "call_rejected") and not self.terminated.done():
             self.terminated.set_result(int(data.get("term_code", data.get("reject_code", 0))))
 
-    async def _read(self) -> None:
+    async def _read(self, ws: ClientConnection | None) -> None:
         try:
             while True:
                 message = await self._receive()
@@ -263,6 +316,8 @@ class Participant:
                 async with self._changed:
                     self._changed.notify_all()
         except JoinError:
+            if self._rejoining is not None or ws is not self.ws:
+                return  # this call's socket is being replaced
             if not self.terminated.done():
                 self.terminated.set_result(0)  # the socket closed without a goodbye
             async with self._changed:
@@ -369,6 +424,8 @@ class Participant:
             return
         self._closed = True
         tasks = [*self._tasks, *self._notifications]
+        if self._rejoining is not None:
+            tasks.append(self._rejoining)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
