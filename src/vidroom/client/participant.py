@@ -29,6 +29,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -116,6 +117,7 @@ class Participant:
             str, MediaStreamTrack | None, MediaStreamTrack | None, list[RTCIceServer]
         ] = ("", None, None, [])
         self._rejoining: asyncio.Task[None] | None = None
+        self._relay = MediaRelay()
         self.rejoins = 0  # how many times the call was joined again
 
     # --- joining -----------------------------------------------------------------------------
@@ -194,7 +196,9 @@ class Participant:
         # audio first, as browsers do; a receive-only section when there is nothing to send
         for kind, track in (("audio", audio), ("video", video)):
             if track is not None:
-                pc.addTrack(track)
+                # through a relay: a closed connection stops its tracks, and a rejoin sends the
+                # same source again
+                pc.addTrack(self._relay.subscribe(track, buffered=False))
             else:
                 pc.addTransceiver(kind, direction="recvonly")
         channel = self.channel = pc.createDataChannel("data", negotiated=True, id=0)
