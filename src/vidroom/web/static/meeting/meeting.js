@@ -12,6 +12,9 @@ import { SeppCall, reasonText } from "./sepp.js";
 import { ScreenShare } from "./share.js";
 import { renderedPeople, safeExitUrl } from "./ui.js";
 
+// call_terminated 404 while the meeting runs: the call's media moved; join again (sepp.md §6.3)
+const MOVED = 404;
+
 const ROOM_ERRORS = {
   0: "The server could not be reached. Check your connection and reload the page.",
   404: "This meeting link is not valid.",
@@ -28,6 +31,7 @@ export class Meeting {
     this.call = null;
     this.previewing = Promise.resolve(); // the camera and microphone being opened
     this.joining = false;
+    this.moving = false; // a call that moved (404) is being joined again
     const room = () => this.room;
     const call = () => this.call;
     this.share = new ScreenShare(view, this.media, call);
@@ -142,6 +146,13 @@ export class Meeting {
     if (this.call || v.root.dataset.part !== "lobby") {
       return;
     }
+    this.startCall();
+    v.mic.focus();
+  }
+
+  /** A SEPP call with the local media; the same for a join and for a call that moved. */
+  startCall() {
+    const v = this.view;
     const call = new SeppCall(this.room.signaling.options, {
       refresh: async () => (await this.api.room()).signaling.options,
     });
@@ -150,7 +161,8 @@ export class Meeting {
     this.media.sender = (kind) => call.sender(kind);
     this.composite.attach(call);
     call.addEventListener("accepted", () => {
-      v.say("You are in the meeting.");
+      v.say(this.moving ? "Reconnected." : "You are in the meeting.");
+      this.moving = false;
       call.muteVideo(this.devices.videoMuted);
     });
     call.addEventListener("members", (event) => this.people.changed(event.detail));
@@ -161,11 +173,41 @@ export class Meeting {
     call.addEventListener("rejected", (event) => this.end(reasonText(event.detail.code), true));
     call.addEventListener("terminated", (event) => {
       const code = event.detail.code;
+      if (code === MOVED && call === this.call && !this.moving) {
+        this.moveCall();
+        return;
+      }
       this.end(reasonText(code), code !== 200);
     });
     v.show("call");
     call.start(this.media.stream, { displayName: this.room.user.name, mutedVideo: this.media.cameraOff });
-    v.mic.focus();
+  }
+
+  /**
+   * The server ended the call with 404 while the meeting goes on (its media moved, e.g. the
+   * media worker restarted): join again at once with the same camera and microphone.
+   */
+  async moveCall() {
+    this.moving = true;
+    const old = this.call;
+    this.call = null;
+    if (old) {
+      old.close();
+    }
+    this.share.reset();
+    this.view.say("Reconnecting…");
+    try {
+      this.setRoom(await this.api.room());
+    } catch (error) {
+      this.moving = false;
+      this.end(ROOM_ERRORS[error.status] || "The meeting could not be loaded.", true);
+      return;
+    }
+    if (this.call === null && this.room.ready) {
+      this.startCall();
+    } else {
+      this.moving = false;
+    }
   }
 
   /** Leave on purpose: end the call, free the devices, show "you left" (or options.exit_url). */
