@@ -2,14 +2,26 @@
 participants in one meeting, beside the codec floor measured in the same run, for encode-once
 and per-participant encoding.
 
-    python benchmarks/media.py [--participants 2,4,8,16] [--seconds 10] [--warmup 5]
-                               [--modes shared,per-peer] [--widescreen]
+    python benchmarks/media.py [--participants 2,4,8,16,3x6] [--seconds 10] [--warmup 5]
+                               [--modes workers,in-process,per-peer] [--widescreen] [--no-pin]
 
-For each N and mode: the media server alone runs in its own process (benchmarks/media_server.py:
-``MediaSupervisor`` behind a tiny HTTP offer endpoint, no control plane), the N participants in
-another (benchmarks/media_clients.py: 640x360@15 H.264 + Opus tone each, a frame counter drawn
-into the video and read back from the composite). After a warm-up, the server's CPU is read from
-/proc/<pid>/stat (utime+stime, all threads) over the window; 100 % is one core.
+``RxN`` is R meetings of N participants each at once (``3x6``: three rooms of six).
+
+For each case and mode: the media server alone runs in its own process
+(benchmarks/media_server.py, behind a tiny HTTP offer endpoint, no control plane), the
+participants in another (benchmarks/media_clients.py: 640x360@15 H.264 + Opus tone each, a frame
+counter drawn into the video and read back from the composite). Modes:
+
+- ``workers``: media worker processes, as ``vidroom serve`` runs them: one worker for one
+  meeting, one per core for several (a meeting lives on one worker);
+- ``in-process``: the media server inside the server process (``VIDROOM_MEDIA_WORKERS=0``);
+- ``per-peer``: in-process, the composite encoded once per participant (for comparison).
+
+With one worker or none, the server (and its worker) is pinned to core 0 and the clients to
+core 1 (``taskset``), so the load generator never takes the server's core; runs with several
+workers are not pinned (two cores hold both workers and the clients). After a warm-up, the
+server's CPU (its process and every worker, utime+stime of all threads from /proc) is read over
+the window; 100 % is one core.
 
 Codec floor: in this process, while nothing else of the benchmark runs, PyAV decodes N copies of
 the participants' 360p H.264 stream (aiortc's decoder settings), composes them with vidroom's
@@ -25,7 +37,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -43,7 +57,27 @@ from vidroom.media.contract import RoomSpec
 from vidroom.media.encoder import VIDEO_TIME_BASE, SharedEncoder
 
 HERE = Path(__file__).resolve().parent
-MODES = ("shared", "per-peer")
+CORES = os.cpu_count() or 1
+MODES = ("workers", "in-process", "per-peer")
+
+
+@dataclass(frozen=True)
+class Case:
+    rooms: int
+    n: int  # participants per room
+
+    @property
+    def total(self) -> int:
+        return self.rooms * self.n
+
+    @property
+    def label(self) -> str:
+        return str(self.n) if self.rooms == 1 else f"{self.rooms}x{self.n}"
+
+    @classmethod
+    def parse(cls, text: str) -> Case:
+        rooms, _, n = text.strip().rpartition("x")
+        return cls(int(rooms or 1), int(n))
 
 
 @dataclass
@@ -60,7 +94,9 @@ class Floor:
 @dataclass
 class Run:
     mode: str
-    n: int
+    case: Case
+    workers: int = 0
+    pinned: bool = False
     result: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
 
@@ -106,13 +142,22 @@ def free_port() -> int:
         return port
 
 
-def run_once(mode: str, n: int, args: argparse.Namespace) -> Run:
+def run_once(mode: str, case: Case, args: argparse.Namespace) -> Run:
     port = free_port()
-    command = [sys.executable, str(HERE / "media_server.py"), "--port", str(port), "--mode", mode]
+    cores = len(os.sched_getaffinity(0))
+    workers = 0 if mode != "workers" else (1 if case.rooms == 1 else cores)
+    pinned = args.pin and workers <= 1 and cores >= 2
+    server_cpus = ["taskset", "-c", "0"] if pinned else []
+    client_cpus = ["taskset", "-c", "1"] if pinned else []
+    command = [
+        *server_cpus, sys.executable, str(HERE / "media_server.py"), "--port", str(port),
+        "--mode", "per-peer" if mode == "per-peer" else "shared", "--workers", str(workers),
+    ]  # fmt: skip
     if args.widescreen:
         command.append("--widescreen")
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    run = Run(mode, n)
+    run = Run(mode, case, workers, pinned)
+    n = case.total
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):
@@ -121,9 +166,9 @@ def run_once(mode: str, n: int, args: argparse.Namespace) -> Run:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        clients = [
-            sys.executable, str(HERE / "media_clients.py"), "--url", base,
-            "--server-pid", str(server.pid), "-n", str(n),
+        clients: list[str] = [
+            *client_cpus, sys.executable, str(HERE / "media_clients.py"), "--url", base,
+            "--server-pid", str(server.pid), "-n", str(n), "--rooms", str(case.rooms),
             "--warmup", str(args.warmup), "--seconds", str(args.seconds),
             "--watchers", str(args.watchers),
         ]  # fmt: skip
@@ -150,59 +195,74 @@ def fmt(value: float | None, spec: str = ".1f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def table(mode: str, runs: list[Run], floors: dict[int, Floor]) -> None:
-    title = "encode-once (vidroom's room)" if mode == "shared" else "per-participant encoding"
-    print(f"\n{title} [{mode}]")
-    head = (f"{'N':>3}{'server CPU %':>14}{'CPU %/part':>12}{'floor CPU %':>13}"
-            f"{'server/floor':>14}{'g2g med ms':>12}{'g2g p95 ms':>12}{'min fps':>9}"
-            f"{'clients CPU %':>15}{'others CPU %':>14}{'comp fps':>10}"
-            f"{'srv drops':>11}")  # fmt: skip
+TITLES = {
+    "workers": "media workers (vidroom serve's default)",
+    "in-process": "media in the server process (VIDROOM_MEDIA_WORKERS=0)",
+    "per-peer": "per-participant encoding, in-process (for comparison)",
+}
+
+
+def server_cpu(run: Run) -> float:
+    return float(run.result["server_cpu_s"]) / float(run.result["window_s"]) * 100
+
+
+def table(mode: str, runs: list[Run], floors: dict[Case, Floor]) -> None:
+    print(f"\n{TITLES[mode]} [{mode}]")
+    head = (f"{'case':>5}{'wrk':>4}{'pin':>4}{'server CPU %':>14}{'CPU %/part':>12}"
+            f"{'floor CPU %':>13}{'server/floor':>14}{'g2g med ms':>12}{'g2g p95 ms':>12}"
+            f"{'min fps':>9}{'med fps':>9}{'clients CPU %':>15}{'others CPU %':>14}"
+            f"{'comp fps':>10}{'srv drops':>11}")  # fmt: skip
     print(head)
     for run in runs:
+        case = run.case
         if run.error:
-            print(f"{run.n:>3}  failed: {run.error}")
+            print(f"{case.label:>5}  failed: {run.error}")
             continue
         r = run.result
         window = r["window_s"]
-        server = r["server_cpu_s"] / window * 100
+        server = server_cpu(run)
         clients = r["clients_cpu_s"] / window * 100
         others = max(0.0, r["machine_busy_s"] / window * 100 - server - clients)
-        floor = floors[run.n].cpu_s(1 if mode == "shared" else run.n) / window * 100
+        encodes = 1 if mode != "per-peer" else case.n
+        floor = floors[case].cpu_s(encodes) * case.rooms / window * 100
+        rooms = r["server"].get("rooms", [])
+        comp = min((room.get("composite_fps", 0.0) for room in rooms), default=0.0)
+        drops = sum(room.get("dropped_frames", 0) for room in rooms)
         notes = [f"{r['without_picture']} never saw their tile"] if r["without_picture"] else []
-        if r["server"].get("composite_fps", 0) < 14 or min(r["fps"]) < 14:
+        if comp < 14 or min(r["fps"]) < 14:
             notes.append("below 15 fps: saturated, CPU ratios undercount")
         if r["unread"]:
             notes.append(f"{r['unread']} composites with an unreadable counter")
         extra = f"  ({'; '.join(notes)})" if notes else ""
-        print(f"{run.n:>3}{server:>14.1f}{server / run.n:>12.1f}{floor:>13.1f}"
+        print(f"{case.label:>5}{run.workers:>4}{'yes' if run.pinned else 'no':>4}"
+              f"{server:>14.1f}{server / case.total:>12.1f}{floor:>13.1f}"
               f"{server / floor:>14.2f}{fmt(r['g2g_median_ms']):>12}{fmt(r['g2g_p95_ms']):>12}"
-              f"{min(r['fps']):>9.1f}{clients:>15.1f}{others:>14.1f}"
-              f"{r['server'].get('composite_fps', 0):>10.1f}"
-              f"{r['server'].get('dropped_frames', 0):>11}{extra}")  # fmt: skip
+              f"{min(r['fps']):>9.1f}{statistics.median(r['fps']):>9.1f}{clients:>15.1f}"
+              f"{others:>14.1f}{comp:>10.1f}{drops:>11}{extra}")  # fmt: skip
 
 
-def compare(runs: dict[tuple[str, int], Run], participants: list[int]) -> None:
-    print("\nencode-once vs per-participant (same run):")
-    for n in participants:
-        once, each = runs.get(("shared", n)), runs.get(("per-peer", n))
-        if not once or not each or once.error or each.error:
-            print(f"  N={n:<2}  not comparable (a mode failed or was not run)")
+def compare(runs: dict[tuple[str, Case], Run], cases: list[Case], a: str, b: str) -> None:
+    print(f"\n{a} vs {b} (same run):")
+    for case in cases:
+        one, other = runs.get((a, case)), runs.get((b, case))
+        if not one or not other or one.error or other.error:
+            print(f"  {case.label:<5} not comparable (a mode failed or was not run)")
             continue
-        a = once.result["server_cpu_s"] / once.result["window_s"] * 100
-        b = each.result["server_cpu_s"] / each.result["window_s"] * 100
-        print(f"  N={n:<2}  server CPU {a:5.1f} % vs {b:5.1f} % ({b / a:4.2f}x),"
-              f" g2g median {fmt(once.result['g2g_median_ms'])} vs"
-              f" {fmt(each.result['g2g_median_ms'])} ms, min fps"
-              f" {min(once.result['fps']):.1f} vs {min(each.result['fps']):.1f}")  # fmt: skip
+        x, y = server_cpu(one), server_cpu(other)
+        print(f"  {case.label:<5} server CPU {x:5.1f} % vs {y:5.1f} % ({y / x:4.2f}x),"
+              f" g2g median {fmt(one.result['g2g_median_ms'])} vs"
+              f" {fmt(other.result['g2g_median_ms'])} ms, min fps"
+              f" {min(one.result['fps']):.1f} vs {min(other.result['fps']):.1f}")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--participants", default="2,4,8,16")
+    parser.add_argument("--participants", default="2,4,8,16,3x6")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--modes", default="workers,in-process")
     parser.add_argument("--widescreen", action="store_true")
+    parser.add_argument("--no-pin", dest="pin", action="store_false", help="no taskset pinning")
     parser.add_argument(
         "--watchers",
         type=int,
@@ -211,43 +271,46 @@ def main() -> None:
         " count the frames they receive without decoding (default 4)",
     )
     args = parser.parse_args()
-    participants = [int(x) for x in args.participants.split(",") if x.strip()]
+    cases = [Case.parse(x) for x in args.participants.split(",") if x.strip()]
     modes = [m.strip() for m in args.modes.split(",") if m.strip() in MODES]
     size = RoomSpec(meeting_id="bench", widescreen=args.widescreen).size
 
     began = time.monotonic()
-    runs: dict[tuple[str, int], Run] = {}
-    floors: dict[int, Floor] = {}
-    for n in participants:
+    runs: dict[tuple[str, Case], Run] = {}
+    floors: dict[Case, Floor] = {}
+    for case in cases:
         for mode in modes:
-            runs[(mode, n)] = run_once(mode, n, args)
-        floors[n] = measure_floor(n, round(args.seconds * FPS), size)
+            runs[(mode, case)] = run_once(mode, case, args)
+        floors[case] = measure_floor(case.n, round(args.seconds * FPS), size)
 
-    print(f"vidroom media server, one meeting: N participants 640x360@15 H.264 + Opus each,"
-          f" composite {size[0]}x{size[1]}@{FPS} H.264 (x264 ultrafast);"
+    print(f"vidroom media server: participants 640x360@15 H.264 + Opus each,"
+          f" composite {size[0]}x{size[1]}@{FPS} H.264 (x264 ultrafast) per meeting;"
           f" {args.warmup:.0f} s warm-up, {args.seconds:.0f} s window per row;"
           f" at most {args.watchers} participants decode the composite, the others count"
           f" the frames they receive;"
-          f" CPU % of one core (2 cores = 200 %)")  # fmt: skip
+          f" CPU % of one core ({CORES} cores = {100 * CORES} %)")  # fmt: skip
     print(
-        "floor = PyAV directly on the same frames: N decodes + 1 compose + 1 encode"
+        "floor = PyAV directly on the same frames: N decodes + 1 compose + 1 encode per meeting"
         " (per-participant: N encodes = N x the one encode measured); video only"
     )
-    for n, f in floors.items():
-        print(f"  floor N={n:<2}: {f.decode_s / f.frames / n * 1000:.2f} ms per 360p decode,"
-              f" {f.compose_s / f.frames * 1000:.2f} ms compose,"
+    for case, f in floors.items():
+        print(f"  floor {case.label:<5}: {f.decode_s / f.frames / case.n * 1000:.2f} ms per 360p"
+              f" decode, {f.compose_s / f.frames * 1000:.2f} ms compose,"
               f" {f.encode_s / f.frames * 1000:.2f} ms encode per frame")  # fmt: skip
     for mode in modes:
-        table(mode, [runs[(mode, n)] for n in participants], floors)
-    if len(modes) == 2:
-        compare(runs, participants)
+        table(mode, [runs[(mode, case)] for case in cases], floors)
+    if "workers" in modes and "in-process" in modes:
+        compare(runs, cases, "workers", "in-process")
+    if "in-process" in modes and "per-peer" in modes:
+        compare(runs, cases, "in-process", "per-peer")
     print(f"\n(total {time.monotonic() - began:.0f} s)")
-    print("min fps = the slowest participant's received composite rate (decoded, or received")
-    print("whole for those who do not decode); g2g = capture to decoded composite, first")
-    print("appearance of each camera frame, pooled over the participants who decode;")
-    print("comp fps = the server's own composite rate; others = the rest of the machine in the")
-    print("window (e.g. other people's tests); srv drops = composite packets the server dropped")
-    print("from full per-participant send queues (whole run, warm-up included)")
+    print("wrk = media worker processes; pin = server on core 0, clients on core 1 (taskset);")
+    print("min/med fps = the slowest / the median participant's received composite rate")
+    print("(decoded, or received whole for those who do not decode); g2g = capture to decoded")
+    print("composite, first appearance of each camera frame, pooled over the participants who")
+    print("decode; comp fps = the slowest meeting's own composite rate; others = the rest of")
+    print("the machine in the window (e.g. other people's tests); srv drops = composite packets")
+    print("the server dropped from full per-participant send queues (whole run)")
 
 
 if __name__ == "__main__":

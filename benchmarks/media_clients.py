@@ -125,9 +125,15 @@ class FrameCounter:
 
 class Participant:
     def __init__(
-        self, index: int, encoder: SharedEncoder, captured: dict[int, float], watch: bool
+        self,
+        index: int,
+        encoder: SharedEncoder,
+        captured: dict[int, float],
+        watch: bool,
+        room: str = "bench",
     ) -> None:
         self.index = index
+        self.room = room
         self.watch = watch
         self.client_id = f"c{index}"
         self.name = f"Participant {index}"
@@ -160,6 +166,7 @@ class Participant:
                 "client_id": self.client_id,
                 "name": self.name,
                 "sdp": self.pc.localDescription.sdp,
+                "room": self.room,
             },
         )
         response.raise_for_status()
@@ -217,11 +224,34 @@ class Participant:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
+def _stat(pid: int | str) -> list[str]:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int | str) -> float:
     """utime + stime of a process (all threads), from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    fields = _stat(pid)
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and every live descendant (its media workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parent = int(_stat(entry)[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(current)
+        todo.extend(children.get(current, []))
+    return total
 
 
 def machine_busy_seconds() -> float:
@@ -267,7 +297,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     encoder = SharedEncoder((WIDTH, HEIGHT), FPS, bitrate=CLIENT_BITRATE)
     captured: dict[int, float] = {}
     watchers = args.n if args.watchers is None else min(args.watchers, args.n)
-    people = [Participant(i, encoder, captured, i < watchers) for i in range(args.n)]
+    rooms = [f"bench{r}" if args.rooms > 1 else "bench" for r in range(args.rooms)]
+    # the watchers are spread over the rooms (the first ones of each)
+    people = [
+        Participant(i, encoder, captured, i // args.rooms < max(1, watchers // args.rooms),
+                    rooms[i % args.rooms])
+        for i in range(args.n)
+    ]  # fmt: skip
     producer = asyncio.ensure_future(
         produce(source, encoder, [p.video for p in people], captured, args.seconds)
     )
@@ -281,10 +317,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             deadline = time.monotonic() + args.ready_timeout
             tiles: dict[str, Rect] = {}
             while time.monotonic() < deadline:
-                listed = (await http.get("/tiles")).json()
-                tiles = {
-                    t["client_id"]: Rect(t["x"], t["y"], t["width"], t["height"]) for t in listed
-                }
+                tiles = {}
+                for room in rooms:
+                    listed = (await http.get("/tiles", params={"room": room})).json()
+                    tiles.update(
+                        {t["client_id"]: Rect(t["x"], t["y"], t["width"], t["height"])
+                         for t in listed}
+                    )  # fmt: skip
                 if len(tiles) == args.n:
                     break
                 await asyncio.sleep(0.2)
@@ -300,13 +339,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(args.warmup)
 
             busy0 = machine_busy_seconds()
-            server0, own0, t0 = cpu_seconds(args.server_pid), cpu_seconds("self"), time.monotonic()
+            server0, own0, t0 = (
+                tree_cpu_seconds(args.server_pid),
+                cpu_seconds("self"),
+                time.monotonic(),
+            )
             for person in people:
                 person.measuring = True
             await asyncio.sleep(args.seconds)
             for person in people:
                 person.measuring = False
-            server1, own1, t1 = cpu_seconds(args.server_pid), cpu_seconds("self"), time.monotonic()
+            server1, own1, t1 = (
+                tree_cpu_seconds(args.server_pid),
+                cpu_seconds("self"),
+                time.monotonic(),
+            )
             busy1 = machine_busy_seconds()
             stats = (await http.get("/stats")).json()
     finally:
@@ -339,6 +386,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--ready-timeout", type=float, default=30.0)
     parser.add_argument("--watchers", type=int, default=None, help="how many decode (all)")
+    parser.add_argument("--rooms", type=int, default=1, help="meetings the N are spread over")
     args = parser.parse_args()
     with loopback_ice():
         result = asyncio.run(run(args))

@@ -1,10 +1,13 @@
 """vidroom's media server alone (no control plane, no database) for benchmarks/media.py.
 
     python benchmarks/media_server.py --port PORT [--mode shared|per-peer] [--widescreen]
+                                      [--workers K]
 
-A ``MediaSupervisor`` with one room ("bench") inside ``loopback_ice()``, behind a tiny
-Starlette app on 127.0.0.1: ``POST /offer`` {client_id, name, sdp} → {sdp} (supervisor.join),
-``GET /tiles`` (the last layout reported), ``GET /stats``, ``GET /health``.
+With ``--workers 0`` (the default) a ``MediaSupervisor`` inside this process, inside
+``loopback_ice()``; with ``--workers K`` a ``WorkerPool`` of K media worker processes (offering
+127.0.0.1 only), as ``vidroom serve`` runs them. Behind a tiny Starlette app on 127.0.0.1:
+``POST /offer`` {client_id, name, sdp, room?} → {sdp} (join; room "bench" unless given),
+``GET /tiles?room=`` (the room's last layout), ``GET /stats`` (every room), ``GET /health``.
 
 ``--mode per-peer`` swaps in :class:`PerPeerRoom`, defined here only for the comparison: the
 room composes once but encodes the composite once *per participant* (one ``SharedEncoder``
@@ -33,8 +36,17 @@ from starlette.routing import Route
 
 from vidroom.media import layout
 from vidroom.media.compositor import TileSource
-from vidroom.media.contract import MediaError, MediaEvents, Member, PeerSpec, RoomSpec, Tile
+from vidroom.media.contract import (
+    MediaControl,
+    MediaError,
+    MediaEvents,
+    Member,
+    PeerSpec,
+    RoomSpec,
+    Tile,
+)
 from vidroom.media.encoder import SharedEncoder
+from vidroom.media.pool import WorkerPool
 from vidroom.media.room import RoomMedia
 from vidroom.media.supervisor import MediaSupervisor
 from vidroom.media.testing import loopback_ice
@@ -46,7 +58,7 @@ class Events:
     """No control plane: remember the last layout, ignore the rest."""
 
     def __init__(self) -> None:
-        self.tiles: list[Tile] = []
+        self.tiles: dict[str, list[Tile]] = {}
 
     async def peer_connected(self, meeting_id: str, participant_id: str) -> None:
         return None
@@ -57,7 +69,7 @@ class Events:
     async def layout_changed(
         self, meeting_id: str, members: list[Member], tiles: list[Tile]
     ) -> None:
-        self.tiles = tiles
+        self.tiles[meeting_id] = tiles
 
     async def voice_activity(self, meeting_id: str, client_id: str, on: bool) -> None:
         return None
@@ -144,6 +156,8 @@ class Supervisor(MediaSupervisor):
         self.room_class = room_class
 
     async def open_room(self, spec: RoomSpec) -> None:
+        if spec.meeting_id in self.rooms:
+            return
         room = self.room_class(
             spec,
             self.events,
@@ -155,22 +169,33 @@ class Supervisor(MediaSupervisor):
         room.start()
 
 
-def build(supervisor: Supervisor, events: Events) -> Starlette:
+def build(media: MediaControl, events: Events, spec: RoomSpec) -> Starlette:
     async def offer(request: Request) -> JSONResponse:
         body = await request.json()
         peer = PeerSpec(body["client_id"], body["client_id"], body["name"])
+        room = str(body.get("room") or ROOM)
         try:
-            answer = await supervisor.join(ROOM, peer, body["sdp"])
+            await media.open_room(dataclasses.replace(spec, meeting_id=room))
+            answer = await media.join(room, peer, body["sdp"])
         except MediaError as exc:
             return JSONResponse({"error": exc.reason}, status_code=exc.code)
         return JSONResponse({"sdp": answer.sdp})
 
     async def tiles(request: Request) -> JSONResponse:
-        return JSONResponse([dataclasses.asdict(t) for t in events.tiles])
+        room = request.query_params.get("room") or ROOM
+        return JSONResponse([dataclasses.asdict(t) for t in events.tiles.get(room, [])])
 
     async def stats(request: Request) -> JSONResponse:
-        rooms = supervisor.stats().rooms
-        return JSONResponse(dataclasses.asdict(rooms[0]) if rooms else {})
+        if isinstance(media, WorkerPool):
+            current = await media.current_stats()
+        else:
+            current = media.stats()
+        return JSONResponse(
+            {
+                "rooms": [dataclasses.asdict(r) for r in current.rooms],
+                "workers": [dataclasses.asdict(w) for w in current.workers],
+            }
+        )
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
@@ -187,11 +212,18 @@ def build(supervisor: Supervisor, events: Events) -> Starlette:
 
 async def serve(args: argparse.Namespace) -> None:
     events = Events()
-    room_class = PerPeerRoom if args.mode == "per-peer" else RoomMedia
-    supervisor = Supervisor(events, room_class)
-    await supervisor.open_room(RoomSpec(meeting_id=ROOM, widescreen=args.widescreen))
+    spec = RoomSpec(meeting_id=ROOM, widescreen=args.widescreen)
+    media: Supervisor | WorkerPool
+    if args.workers:
+        if args.mode != "shared":
+            raise SystemExit("media workers run vidroom's own (encode-once) rooms only")
+        media = WorkerPool(events, size=args.workers, host_addresses=["127.0.0.1"])
+        await media.start()
+    else:
+        room_class = PerPeerRoom if args.mode == "per-peer" else RoomMedia
+        media = Supervisor(events, room_class)
     config = uvicorn.Config(
-        build(supervisor, events),
+        build(media, events, spec),
         host="127.0.0.1",
         port=args.port,
         log_level="warning",
@@ -200,7 +232,7 @@ async def serve(args: argparse.Namespace) -> None:
     try:
         await uvicorn.Server(config).serve()
     finally:
-        await supervisor.close()
+        await media.close()
 
 
 def main() -> None:
@@ -208,6 +240,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--mode", choices=["shared", "per-peer"], default="shared")
     parser.add_argument("--widescreen", action="store_true")
+    parser.add_argument("--workers", type=int, default=0, help="media worker processes (0: none)")
     args = parser.parse_args()
     with loopback_ice():
         asyncio.run(serve(args))
