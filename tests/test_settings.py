@@ -186,3 +186,32 @@ def test_tls_settings(tmp_path: Path) -> None:
     assert behind.base_url == "https://meet.example.com"
     # empty environment values mean "not set"
     assert not Settings(_env_file=None, tls_cert="", tls_key="").tls  # type: ignore[call-arg]
+
+
+def test_media_worker_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("MEDIA_WORKERS", "MEDIA_HOST_ADDRESSES", "MEDIA_HEARTBEAT_SECONDS"):
+        monkeypatch.delenv(f"VIDROOM_{name}", raising=False)
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert defaults.media_workers is None  # one per core
+    assert defaults.media_host_addresses == []
+    assert defaults.media_heartbeat_seconds == 10.0
+    monkeypatch.setenv("VIDROOM_MEDIA_WORKERS", "0")
+    monkeypatch.setenv("VIDROOM_MEDIA_HOST_ADDRESSES", "127.0.0.1, ::1")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.media_workers == 0
+    assert settings.media_host_addresses == ["127.0.0.1", "::1"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"media_workers": -1}, "media_workers"),
+        ({"media_workers": "many"}, "media_workers"),
+        ({"media_host_addresses": "eth0"}, "is not an IP address"),
+        ({"media_host_addresses": "127.0.0.1,example.com"}, "is not an IP address"),
+        ({"media_heartbeat_seconds": 0}, "media_heartbeat_seconds"),
+    ],
+)
+def test_bad_media_worker_settings_are_refused(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Settings(_env_file=None, **kwargs)  # type: ignore[call-arg]
