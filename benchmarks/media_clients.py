@@ -116,6 +116,10 @@ class FrameCounter:
         self.real = real
         self.person = person
 
+    def get(self) -> Any:
+        """For a decoder thread that started after the swap: it waits for the stop."""
+        return self.real.get()
+
     def put(self, item: Any) -> None:
         if item is None:
             self.real.put(None)

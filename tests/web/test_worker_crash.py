@@ -14,7 +14,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.client.conftest import BLUE, RED, colour_share
+from tests.client.conftest import BLUE, RED
+from tests.client.test_participant import shows
 from tests.conftest import LiveServer
 from tests.web import test_meeting_browser as meeting_browser
 from tests.web.test_meeting_browser import MEDIA_TIMEOUT_MS, Person
@@ -47,13 +48,6 @@ async def until_worker(server: LiveServer, predicate: object, within: float) -> 
                 return figures
         assert time.monotonic() < deadline, await workers(server)
         await asyncio.sleep(0.3)
-
-
-async def shows(p: Participant, rgb: tuple[int, int, int], within: float) -> bool:
-    async with asyncio.timeout(within):
-        while True:
-            if colour_share(await p.next_video_frame(within=within), rgb) > 0.01:
-                return True
 
 
 async def test_a_killed_worker_under_browsers_and_python_participants(
@@ -98,7 +92,7 @@ async def test_a_killed_worker_under_browsers_and_python_participants(
             )
         for bot in bots:
             await bot.wait_for(lambda p: len(p.members) == 4, within=20)
-        assert await shows(bots[0], BLUE, 10)
+        assert await shows(bots[0], BLUE, seconds=10)
         busy = await until_worker(live_server, lambda w: w.get("peers") == 4, 15)
         pid = int(busy["pid"])
 
@@ -107,8 +101,8 @@ async def test_a_killed_worker_under_browsers_and_python_participants(
         for bot in bots:
             await bot.wait_for(lambda p: p.rejoins == 1 and len(p.members) == 4, within=10)
             bot.drain()
-        assert await shows(bots[0], BLUE, 10 - (time.monotonic() - started))
-        assert await shows(bots[1], RED, 10 - (time.monotonic() - started))
+        assert await shows(bots[0], BLUE, seconds=10 - (time.monotonic() - started))
+        assert await shows(bots[1], RED, seconds=10 - (time.monotonic() - started))
         for person in pages:
             left = max(1.0, 10 - (time.monotonic() - started))
             await expect(person.page.get_by_role("status")).to_have_text(
