@@ -24,7 +24,6 @@ from collections.abc import Awaitable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-import av
 from aiortc import RTCIceServer
 
 from vidroom.media import layout
@@ -42,6 +41,7 @@ from vidroom.media.contract import (
 )
 from vidroom.media.mixer import Mixer
 from vidroom.media.pacing import FrameMeter, paced
+from vidroom.media.packetizer import EncodedFrame
 from vidroom.media.peer import Peer, voice_message
 from vidroom.media.renditions import Renditions
 
@@ -86,7 +86,7 @@ class RoomMedia:
         self._loops: list[asyncio.Task[None]] = []
         self._closed = False
         self._next_spec: RoomSpec | None = None
-        self._inflight: Future[dict[str, list[av.Packet[Any]]]] | None = None
+        self._inflight: Future[dict[str, list[Any]]] | None = None  # a frame being encoded
         self._t0 = time.monotonic()
         self._last_pts = -1
         self.meter = FrameMeter()
@@ -324,7 +324,7 @@ class RoomMedia:
 
     def _render(
         self, cells: list[layout.Rect], sources: list[TileSource], pts: int, codecs: set[str]
-    ) -> dict[str, list[av.Packet[Any]]]:
+    ) -> dict[str, list[EncodedFrame]]:
         """Worker thread: compose one frame and encode it once per codec in use."""
         started = time.perf_counter()
         frame = self.compositor.compose(cells, sources)
