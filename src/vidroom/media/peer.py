@@ -47,7 +47,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 
 from vidroom.kit.token_bucket import TokenBucket
-from vidroom.media import jitter, receiver, rtp_sender
+from vidroom.media import bitrate, jitter, receiver, rtp_sender
 from vidroom.media.contract import MediaError, PeerSpec
 from vidroom.media.mixer import MixerInput
 from vidroom.media.rtp_sender import FrameTrack
@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 jitter.install()
 receiver.install()
 rtp_sender.install()
+bitrate.install()
 
 MAX_SDP = 64 * 1024
 SCREEN_FRESH_S = 2.0

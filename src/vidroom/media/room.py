@@ -28,6 +28,7 @@ from aiortc import RTCIceServer
 
 from vidroom.media import layout
 from vidroom.media.audio_encoder import AUDIO_RATE, AUDIO_SAMPLES, AudioEncoder
+from vidroom.media.bitrate import limit_senders
 from vidroom.media.compositor import Compositor, TileSource
 from vidroom.media.contract import (
     Answer,
@@ -183,7 +184,9 @@ class RoomMedia:
         peer = self.peers.get(participant_id)
         if peer is None:
             raise MediaError(404, "participant not in a call")
-        return await peer.renegotiate(offer_sdp)
+        answer = await peer.renegotiate(offer_sdp)
+        self._spawn(limit_senders([peer], self.tiles(), self.spec.fps))  # a new screen stream
+        return answer
 
     async def leave(self, participant_id: str, reason: str | None = None) -> None:
         """Close a peer (idempotent). ``reason`` set: an unsolicited close, reported."""
@@ -296,6 +299,7 @@ class RoomMedia:
 
     async def _layout_changed(self) -> None:
         if not self._closed:
+            self._spawn(limit_senders(list(self.peers.values()), self.tiles(), self.spec.fps))
             await self._report(
                 self.events.layout_changed(self.spec.meeting_id, self.members(), self.tiles())
             )
