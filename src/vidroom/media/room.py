@@ -1,8 +1,10 @@
 """One meeting's mixer: its peers, the composite loop, the audio loop and a watchdog.
 
 Compose + encode run in one worker thread per room (a single-thread executor, so frames are
-encoded in order and the event loop never blocks on them); the loop only hands the same
-packets to every peer's bounded queue. The audio mix-minus runs inline every 20 ms (numpy on
+encoded in order and the event loop never blocks on them), which also packetizes each frame
+once per codec; the loop only hands the same packets to every peer's sender
+(``rtp_sender.py``), and each layout change caps every participant's video at what its tile
+needs (``bitrate.py``). The audio mix-minus runs inline every 20 ms (numpy on
 960 samples); the tick's Opus encodes (one per talking peer plus one shared full mix for all
 listeners, ``audio_encoder.py``) run in one call on the room's audio thread. A peer is
 closed and reported (``peer_closed``) when its connection fails or closes, or when nothing
