@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import aiortc.rtcpeerconnection
@@ -19,14 +20,22 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.codecs.h264 import MIN_BITRATE as AIORTC_H264_MIN
-from aiortc.rtp import RTCP_PSFB_APP, AnyRtcpPacket, RtcpPsfbPacket, is_rtcp, unpack_remb_fci
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtpPacket,
+    is_rtcp,
+    unpack_remb_fci,
+)
 
 from tests.media.conftest import Client, until
 from tests.media.test_call import BLUE, GREEN, RED, YELLOW, sees_everyone
 from tests.media.test_keyframes import video_receiver
 from vidroom.media import rtp_sender
 from vidroom.media.bitrate import CappedEstimator, tile_bitrate
-from vidroom.media.rtp_sender import FanoutSender
+from vidroom.media.packetizer import EncodedFrame
+from vidroom.media.rtp_sender import MAX_BUFFERED, FanoutSender, FrameTrack
 from vidroom.media.supervisor import MediaSupervisor
 
 MakeClient = Callable[[str, tuple[int, int, int], float], Client]
@@ -247,3 +256,70 @@ def test_tile_bitrate_follows_the_area_and_is_clamped() -> None:
     assert tile_bitrate(640, 480, 15) == 4 * 115_200
     assert tile_bitrate(64, 36, 15) == 100_000
     assert tile_bitrate(1920, 1080, 30) == 2_500_000
+
+
+class _FakeDatagrams:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+        self.buffered = 0
+
+    def get_write_buffer_size(self) -> int:
+        return self.buffered
+
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.sent.append(data)
+
+
+class _FakeSrtp:
+    def protect(self, data: bytes) -> bytes:
+        return data  # plaintext: the test reads the packets back
+
+
+def _fake_transport(datagrams: _FakeDatagrams) -> Any:
+    pair = SimpleNamespace(protocol=SimpleNamespace(transport=datagrams), remote_addr=("x", 1))
+    connection = SimpleNamespace(_nominated={1: pair})
+    return SimpleNamespace(
+        state="connected",
+        transport=SimpleNamespace(_connection=connection),
+        _tx_srtp=_FakeSrtp(),
+    )
+
+
+async def test_fanout_sender_stamps_shared_payloads_and_drops_to_a_keyframe_on_backlog() -> None:
+    requests: list[int] = []
+    datagrams = _FakeDatagrams()
+    track = FrameTrack(lambda: requests.append(1))
+    sender = FanoutSender(track, _fake_transport(datagrams))
+    sender._running = True  # what ``send`` does once the connection is up
+    sender._payload_type = 102
+
+    def frame(ts: int, key: bool, count: int = 3) -> EncodedFrame:
+        return EncodedFrame("H264", ts, tuple(bytes([ts % 256, i]) * 50 for i in range(count)), key)
+
+    track.push(frame(0, False))  # a newcomer waits for a keyframe
+    assert datagrams.sent == []
+    key = frame(3000, True)
+    track.push(key)
+    track.push(frame(6000, False, count=2))
+    packets = [RtpPacket.parse(data) for data in datagrams.sent]
+    assert [p.payload for p in packets] == [*key.payloads, *frame(6000, False, 2).payloads]
+    assert [p.marker for p in packets] == [0, 0, 1, 0, 1]
+    first = packets[0].sequence_number
+    assert [p.sequence_number for p in packets] == [(first + i) & 0xFFFF for i in range(5)]
+    assert {p.ssrc for p in packets} == {sender._ssrc}
+    assert {p.payload_type for p in packets} == {102}
+    assert (packets[3].timestamp - packets[0].timestamp) & 0xFFFFFFFF == 3000
+    assert sender.packets_sent == 5
+
+    datagrams.buffered = MAX_BUFFERED + 1  # the peer's socket backs up: drop, ask for a keyframe
+    asked = len(requests)
+    track.push(frame(9000, False))
+    assert len(requests) == asked + 1
+    datagrams.buffered = 0
+    track.push(frame(12000, False))  # still waiting for the keyframe
+    assert len(datagrams.sent) == 5
+    assert track.dropped == 2
+    track.push(frame(15000, True))
+    assert len(datagrams.sent) == 8
+    assert RtpPacket.parse(datagrams.sent[5]).sequence_number == (first + 5) & 0xFFFF
+    track.stop()
