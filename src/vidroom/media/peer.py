@@ -48,15 +48,18 @@ from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
 
 from vidroom.kit.token_bucket import TokenBucket
-from vidroom.media import jitter, receiver
+from vidroom.media import bitrate, jitter, receiver, rtp_sender
 from vidroom.media.contract import MediaError, PeerSpec
 from vidroom.media.mixer import MixerInput
-from vidroom.media.tracks import MixTrack, PacketTrack, route_keyframe_requests
+from vidroom.media.rtp_sender import FrameTrack
+from vidroom.media.tracks import MixTrack, route_keyframe_requests
 
 log = logging.getLogger(__name__)
 
 jitter.install()
 receiver.install()
+rtp_sender.install()
+bitrate.install()
 
 MAX_SDP = 64 * 1024
 SCREEN_FRESH_S = 2.0
@@ -163,7 +166,7 @@ class Peer:
         self.call_id = str(uuid.uuid4())
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=list(ice_servers)))
         self.video_codec = "H264"  # what the composite is sent in (set by ``accept``)
-        self.video_out = PacketTrack(self._keyframe)
+        self.video_out = FrameTrack(self._keyframe)
         self.audio_out = MixTrack()
         self.audio_in = audio_in
         self.camera: av.VideoFrame | None = None

@@ -9,15 +9,19 @@ starts with a keyframe and is released when the last peer of its codec leaves.
 Threads: :meth:`encode` runs in the room's worker thread and is the only code that creates or
 drops encoders; :meth:`request_keyframe` may be called from any thread (the encoders' own
 request flags are thread-safe); :meth:`resize` runs on the event loop between two frames.
+
+Each codec's packets are also packetized here, once per frame in the worker thread
+(:class:`~vidroom.media.packetizer.Packetizer`): :meth:`encode` hands the room
+:class:`~vidroom.media.packetizer.EncodedFrame` objects (RTP payloads) that every peer's
+:class:`~vidroom.media.rtp_sender.FanoutSender` only stamps, protects and sends.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import av
 
 from vidroom.media.encoder import CODECS, SharedEncoder
+from vidroom.media.packetizer import EncodedFrame, Packetizer
 
 
 class Renditions:
@@ -25,6 +29,7 @@ class Renditions:
         self.size = size
         self.fps = fps
         self._encoders: dict[str, SharedEncoder] = {}
+        self._packetizers: dict[str, Packetizer] = {}
         self._old_keyframes = 0
         self._old_requests = 0
 
@@ -38,8 +43,10 @@ class Renditions:
         """A new canvas size or rate: each encoder starts over at its next frame."""
         self.size, self.fps = size, fps
 
-    def encode(self, frame: av.VideoFrame, pts: int, codecs: set[str]) -> dict[str, list[Any]]:
-        """Worker thread: the frame's packets in each of ``codecs``."""
+    def encode(
+        self, frame: av.VideoFrame, pts: int, codecs: set[str]
+    ) -> dict[str, list[EncodedFrame]]:
+        """Worker thread: the frame in each of ``codecs``, packetized for RTP."""
         stale = [
             codec
             for codec, encoder in self._encoders.items()
@@ -47,7 +54,7 @@ class Renditions:
         ]
         for codec in stale:
             self._drop(codec)
-        out: dict[str, list[Any]] = {}
+        out: dict[str, list[EncodedFrame]] = {}
         for codec in sorted(codecs):
             if codec not in CODECS:
                 continue
@@ -55,7 +62,11 @@ class Renditions:
             if encoder is None:
                 encoder = SharedEncoder(self.size, self.fps, codec_name=codec)
                 self._encoders[codec] = encoder
-            out[codec] = encoder.encode(frame, pts)
+            packetizer = self._packetizers.get(codec)
+            if packetizer is None:
+                packetizer = self._packetizers[codec] = Packetizer(codec)
+            frames = (packetizer.packetize(p) for p in encoder.encode(frame, pts))
+            out[codec] = [f for f in frames if f is not None]
         return out
 
     def _drop(self, codec: str) -> None:

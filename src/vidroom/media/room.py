@@ -1,8 +1,10 @@
 """One meeting's mixer: its peers, the composite loop, the audio loop and a watchdog.
 
 Compose + encode run in one worker thread per room (a single-thread executor, so frames are
-encoded in order and the event loop never blocks on them); the loop only hands the same
-packets to every peer's bounded queue. The audio mix-minus runs inline every 20 ms (numpy on
+encoded in order and the event loop never blocks on them), which also packetizes each frame
+once per codec; the loop only hands the same packets to every peer's sender
+(``rtp_sender.py``), and each layout change caps every participant's video at what its tile
+needs (``bitrate.py``). The audio mix-minus runs inline every 20 ms (numpy on
 960 samples); the tick's Opus encodes (one per talking peer plus one shared full mix for all
 listeners, ``audio_encoder.py``) run in one call on the room's audio thread. A peer is
 closed and reported (``peer_closed``) when its connection fails or closes, or when nothing
@@ -25,11 +27,11 @@ from collections.abc import Awaitable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-import av
 from aiortc import RTCIceServer
 
 from vidroom.media import layout
 from vidroom.media.audio_encoder import AUDIO_RATE, AUDIO_SAMPLES, AudioEncoder
+from vidroom.media.bitrate import limit_senders
 from vidroom.media.compositor import Compositor, TileSource
 from vidroom.media.contract import (
     Answer,
@@ -43,6 +45,7 @@ from vidroom.media.contract import (
 )
 from vidroom.media.mixer import Mixer
 from vidroom.media.pacing import FrameMeter, paced
+from vidroom.media.packetizer import EncodedFrame
 from vidroom.media.peer import Peer, voice_message
 from vidroom.media.renditions import Renditions
 
@@ -87,7 +90,7 @@ class RoomMedia:
         self._loops: list[asyncio.Task[None]] = []
         self._closed = False
         self._next_spec: RoomSpec | None = None
-        self._inflight: Future[dict[str, list[av.Packet[Any]]]] | None = None
+        self._inflight: Future[dict[str, list[Any]]] | None = None  # a frame being encoded
         self._t0 = time.monotonic()
         self._last_pts = -1
         self.meter = FrameMeter()
@@ -186,7 +189,9 @@ class RoomMedia:
         peer = self.peers.get(participant_id)
         if peer is None:
             raise MediaError(404, "participant not in a call")
-        return await peer.renegotiate(offer_sdp)
+        answer = await peer.renegotiate(offer_sdp)
+        self._spawn(limit_senders([peer], self.tiles(), self.spec.fps))  # a new screen stream
+        return answer
 
     async def leave(self, participant_id: str, reason: str | None = None) -> None:
         """Close a peer (idempotent). ``reason`` set: an unsolicited close, reported."""
@@ -302,6 +307,7 @@ class RoomMedia:
 
     async def _layout_changed(self) -> None:
         if not self._closed:
+            self._spawn(limit_senders(list(self.peers.values()), self.tiles(), self.spec.fps))
             await self._report(
                 self.events.layout_changed(self.spec.meeting_id, self.members(), self.tiles())
             )
@@ -330,7 +336,7 @@ class RoomMedia:
 
     def _render(
         self, cells: list[layout.Rect], sources: list[TileSource], pts: int, codecs: set[str]
-    ) -> dict[str, list[av.Packet[Any]]]:
+    ) -> dict[str, list[EncodedFrame]]:
         """Worker thread: compose one frame and encode it once per codec in use."""
         started = time.perf_counter()
         frame = self.compositor.compose(cells, sources)

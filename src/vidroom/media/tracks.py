@@ -1,7 +1,11 @@
-"""Per-peer outgoing tracks: the shared composite packets and the peer's own encoded audio mix.
+"""Outgoing tracks of already-encoded packets for aiortc's stock ``RTCRtpSender``: the peer's
+own encoded audio mix, and ``PacketTrack`` for video.
 
-``PacketTrack.recv`` hands the sender the room's encoded ``av.Packet`` objects unchanged
-(aiortc then only packetises them). Its queue is small and bounded: when it is full the
+The room's composite no longer goes through ``PacketTrack`` (it is packetized once per codec
+and sent by :mod:`vidroom.media.rtp_sender`); ``PacketTrack`` remains the stock path that the
+benchmarks' Python clients send with and that ``benchmarks/packet_path.py`` measures as the
+baseline. ``PacketTrack.recv`` hands the sender encoded ``av.Packet`` objects unchanged
+(aiortc then packetises them per sender). Its queue is small and bounded: when it is full the
 track drops everything up to the next keyframe (and asks for one) instead of growing.
 
 aiortc turns a PLI/FIR from the receiver into ``RTCRtpSender._send_keyframe()``, which on the
