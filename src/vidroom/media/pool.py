@@ -20,11 +20,9 @@ import contextlib
 import logging
 import os
 import signal
-import socket
-import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from vidroom.media.contract import (
@@ -36,41 +34,16 @@ from vidroom.media.contract import (
     Member,
     PeerSpec,
     RoomSpec,
-    RoomStats,
     WorkerConfig,
-    WorkerStats,
 )
+from vidroom.media.slot import CALL_SECONDS, WorkerSlot, launch
 from vidroom.media.wire import Connection
 
 log = logging.getLogger(__name__)
 
 START_SECONDS = 30.0  # a new worker must answer ``configure`` within this
-CALL_SECONDS = 10.0  # a media command must be answered within this
 JOIN_SECONDS = 20.0  # an SDP answer (ICE gathering, with STUN/TURN) within this
 RESTART_BACKOFF = (0.0, 0.5, 1.0, 2.0, 5.0)  # between replacements of a crashing slot
-
-
-@dataclass
-class _Slot:
-    index: int
-    process: asyncio.subprocess.Process | None = None
-    connection: Connection | None = None
-    ready: bool = False
-    last_report: float = 0.0
-    stats: WorkerStats | None = None
-    rooms: list[RoomStats] = field(default_factory=list)
-    cpu_rate: float = 0.0  # CPU seconds per second over the last two reports
-    restarts: int = 0
-    joining: int = 0  # joins under way (counted for placement before they show in stats)
-    watcher: asyncio.Task[None] | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
-
-    def load(self, placed: int) -> tuple[int, float, int]:
-        peers = (self.stats.peers if self.stats else 0) + self.joining
-        return (peers, self.cpu_rate, placed)
 
 
 class WorkerPool:
@@ -100,7 +73,7 @@ class WorkerPool:
             log_level=log_level,
         )
         self.heartbeat_timeout = heartbeat_timeout
-        self.slots = [_Slot(i) for i in range(size)]
+        self.slots = [WorkerSlot(i) for i in range(size)]
         self.placement: dict[str, int] = {}  # meeting id → slot index
         self.specs: dict[str, RoomSpec] = {}
         self._members: dict[str, list[Member]] = {}
@@ -122,30 +95,17 @@ class WorkerPool:
         await asyncio.gather(*(self._spawn(slot) for slot in self.slots))
         self._monitor = asyncio.create_task(self._watch_heartbeats(), name="media heartbeats")
 
-    async def _spawn(self, slot: _Slot) -> None:
-        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "vidroom.media.worker",
-                str(child.fileno()),
-                pass_fds=(child.fileno(),),
-                stdin=asyncio.subprocess.DEVNULL,
-                start_new_session=False,
-            )
-        finally:
-            child.close()
-        reader, writer = await asyncio.open_unix_connection(sock=parent)
-        connection = Connection(
-            reader,
-            writer,
-            notified=lambda method, args: self._notified(slot, connection, method, args),
-            name=f"media worker {slot.index}",
-        )
+    async def _spawn(self, slot: WorkerSlot) -> None:
+        connection: Connection | None = None
+
+        def notified(method: str, args: list[Any]) -> Any:
+            if connection is None:  # nothing comes before ``configure``; ignore it if it did
+                return None
+            return self._notified(slot, connection, method, args)
+
+        process, connection = await launch(notified, name=f"media worker {slot.index}")
         slot.process, slot.connection, slot.ready = process, connection, False
         slot.stats, slot.rooms, slot.cpu_rate = None, [], 0.0
-        connection.start()
         slot.watcher = asyncio.create_task(self._watch(slot, process, connection))
         config = replace(self.config, index=slot.index)
         try:
@@ -169,32 +129,13 @@ class WorkerPool:
             self._monitor.cancel()
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*(self._stop(slot) for slot in self.slots), return_exceptions=True)
+        await asyncio.gather(*(slot.stop() for slot in self.slots), return_exceptions=True)
         await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _stop(self, slot: _Slot) -> None:
-        process, connection = slot.process, slot.connection
-        if connection is not None and not connection.closed:
-            with contextlib.suppress(MediaError):
-                await connection.call("shutdown", within=CALL_SECONDS)
-        if process is not None:
-            try:
-                await asyncio.wait_for(process.wait(), 5)
-            except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                await process.wait()
-        if connection is not None:
-            await connection.close()
-        if slot.watcher is not None:
-            slot.watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await slot.watcher
 
     # --- faults ------------------------------------------------------------------------------
 
     async def _watch(
-        self, slot: _Slot, process: asyncio.subprocess.Process, connection: Connection
+        self, slot: WorkerSlot, process: asyncio.subprocess.Process, connection: Connection
     ) -> None:
         """Wait for the worker's end (exit or closed socket), then replace it."""
         exited = asyncio.ensure_future(process.wait())
@@ -213,7 +154,7 @@ class WorkerPool:
         log.error("media worker %d (pid %d) died (exit %s)", slot.index, process.pid, code)
         await self._replace(slot)
 
-    async def _replace(self, slot: _Slot) -> None:
+    async def _replace(self, slot: WorkerSlot) -> None:
         slot.ready = False
         lost = [m for m, index in self.placement.items() if index == slot.index]
         for meeting_id in lost:
@@ -259,11 +200,13 @@ class WorkerPool:
 
     # --- reports from the workers ------------------------------------------------------------
 
-    def _notified(self, slot: _Slot, connection: Connection, method: str, args: list[Any]) -> Any:
+    def _notified(
+        self, slot: WorkerSlot, connection: Connection, method: str, args: list[Any]
+    ) -> Any:
         if slot.connection is not connection:
             return None  # a replaced worker's last words
         if method == "stats":
-            self._stats(slot, *args)
+            slot.record(*args)
             return None
         meeting_id = args[0] if args else None
         if not isinstance(meeting_id, str) or self.placement.get(meeting_id) != slot.index:
@@ -282,25 +225,16 @@ class WorkerPool:
         log.warning("media worker %d: unknown report %r", slot.index, method)
         return None
 
-    def _stats(self, slot: _Slot, worker: WorkerStats, rooms: list[RoomStats]) -> None:
-        now = time.monotonic()
-        previous, previous_at = slot.stats, slot.last_report
-        if previous is not None and previous.pid == worker.pid and now > previous_at:
-            slot.cpu_rate = max(0.0, worker.cpu_seconds - previous.cpu_seconds) / (
-                now - previous_at
-            )
-        slot.stats, slot.rooms, slot.last_report = worker, list(rooms), now
-
     # --- placement ---------------------------------------------------------------------------
 
     def worker_of(self, meeting_id: str) -> int | None:
         """The slot index holding the meeting's room, if any."""
         return self.placement.get(meeting_id)
 
-    def _live(self) -> list[_Slot]:
+    def _live(self) -> list[WorkerSlot]:
         return [s for s in self.slots if s.ready and s.connection and not s.connection.closed]
 
-    async def _place(self, meeting_id: str) -> _Slot:
+    async def _place(self, meeting_id: str) -> WorkerSlot:
         index = self.placement.get(meeting_id)
         if index is not None:
             return self.slots[index]
@@ -320,7 +254,7 @@ class WorkerPool:
         self.placement[meeting_id] = slot.index
         return slot
 
-    def _connection(self, slot: _Slot) -> Connection:
+    def _connection(self, slot: WorkerSlot) -> Connection:
         if slot.connection is None or not slot.ready:
             raise MediaError(503, "the meeting's media worker is restarting")
         return slot.connection
@@ -408,7 +342,7 @@ class WorkerPool:
         for slot in self._live():
             assert slot.connection is not None
             worker, rooms = await slot.connection.call("stats", within=CALL_SECONDS)
-            self._stats(slot, worker, rooms)
+            slot.record(worker, rooms)
         return self.stats()
 
     def worker_pids(self) -> list[int | None]:
