@@ -111,7 +111,7 @@ async def _add_participant(
         raise errors.VidroomError(
             errors.ErrorKind.locked, "meeting_locked", "the meeting is locked"
         )
-    if len(await repository.participants_of(session, meeting.id)) >= MAX_PARTICIPANTS:
+    if await repository.participant_count(session, meeting.id) >= MAX_PARTICIPANTS:
         raise errors.VidroomError(
             errors.ErrorKind.unavailable, "meeting_full", "the meeting is full"
         )
@@ -233,21 +233,34 @@ async def join_as_guest(uow: UnitOfWork, guest_token: str, user: UserSpec) -> Jo
     return Joined(meeting, participant, access_key, False)
 
 
-async def access(session: AsyncSession, access_key: str) -> tuple[Meeting, Participant]:
-    """The meeting and participant an access key belongs to: 404 unknown, 410 meeting over."""
+@dataclass(frozen=True)
+class Access:
+    """What an access key opens: its meeting, its participant, the meeting's team's name."""
+
+    meeting: Meeting
+    participant: Participant
+    team_name: str
+
+
+async def room_access(session: AsyncSession, access_key: str) -> Access:
+    """The meeting, participant and team name of an access key (one query): 404 unknown, 410
+    meeting over."""
     if not access_key or len(access_key) > 100:
         raise errors.not_found("access_key_invalid", "unknown access key")
     digest = token_hash(access_key)
-    row = await repository.access_key(session, digest)
-    if row is None or not same(row.key_hash, digest):
+    found = await repository.access(session, digest)
+    if found is None or not same(found[0], digest):
         raise errors.not_found("access_key_invalid", "unknown access key")
-    meeting = await session.get(Meeting, row.meeting_id)
-    participant = await session.get(Participant, row.participant_id)
-    if meeting is None or participant is None:
-        raise errors.not_found("access_key_invalid", "unknown access key")
+    _, meeting, participant, team_name = found
     if meeting.ended_at is not None:
         raise errors.VidroomError(errors.ErrorKind.gone, "meeting_over", "the meeting is over")
-    return meeting, participant
+    return Access(meeting, participant, team_name or "")
+
+
+async def access(session: AsyncSession, access_key: str) -> tuple[Meeting, Participant]:
+    """The meeting and participant an access key belongs to: 404 unknown, 410 meeting over."""
+    found = await room_access(session, access_key)
+    return found.meeting, found.participant
 
 
 async def running_meetings(session: AsyncSession, team: Team) -> Sequence[Meeting]:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vidroom.kit.clock import as_utc
 from vidroom.meetings.models import AccessKey, Meeting, MeetingAttendance, Participant
+from vidroom.teams.models import Team
 
 
 async def meetings_between(
@@ -94,6 +95,33 @@ async def meeting_by_guest_token(session: AsyncSession, guest_token: str) -> Mee
 
 async def access_key(session: AsyncSession, digest: str) -> AccessKey | None:
     return await session.get(AccessKey, digest)
+
+
+async def access(
+    session: AsyncSession, digest: str
+) -> tuple[str, Meeting, Participant, str | None] | None:
+    """In one query: the stored hash of an access key, its meeting, its participant and the
+    name of the meeting's team."""
+    result = await session.execute(
+        select(AccessKey.key_hash, Meeting, Participant, Team.name)
+        .select_from(AccessKey)
+        .join(Meeting, Meeting.id == AccessKey.meeting_id)
+        .join(Participant, Participant.id == AccessKey.participant_id)
+        .outerjoin(Team, Team.id == Meeting.team_id)
+        .where(AccessKey.key_hash == digest)
+    )
+    row = result.one_or_none()
+    if row is None:
+        return None
+    key_hash, meeting, participant, team_name = row
+    return key_hash, meeting, participant, team_name
+
+
+async def participant_count(session: AsyncSession, meeting_id: str) -> int:
+    result = await session.execute(
+        select(func.count()).select_from(Participant).where(Participant.meeting_id == meeting_id)
+    )
+    return int(result.scalar_one())
 
 
 async def participant_by_user_id(
