@@ -235,26 +235,28 @@ async def join_as_guest(uow: UnitOfWork, guest_token: str, user: UserSpec) -> Jo
 
 @dataclass(frozen=True)
 class Access:
-    """What an access key opens: its meeting, its participant, the meeting's team's name."""
+    """An access key's meeting, participant and team name; ``user``: the one asked for."""
 
     meeting: Meeting
     participant: Participant
     team_name: str
+    user: Participant | None = None
 
 
-async def room_access(session: AsyncSession, access_key: str) -> Access:
-    """The meeting, participant and team name of an access key (one query): 404 unknown, 410
-    meeting over."""
+async def room_access(session: AsyncSession, access_key: str, user: str | None = None) -> Access:
+    """An access key's meeting, participant, team name and (``user``: a user or client id, as
+    :func:`find_user` takes it) that participant, in one query: 404 unknown, 410 over."""
     if not access_key or len(access_key) > 100:
         raise errors.not_found("access_key_invalid", "unknown access key")
     digest = token_hash(access_key)
-    found = await repository.access(session, digest)
+    ident = None if user is None else user.split("@", 1)[0]
+    found = await repository.access(session, digest, ident)
     if found is None or not same(found[0], digest):
         raise errors.not_found("access_key_invalid", "unknown access key")
-    _, meeting, participant, team_name = found
+    _, meeting, participant, team_name, other = found
     if meeting.ended_at is not None:
         raise errors.VidroomError(errors.ErrorKind.gone, "meeting_over", "the meeting is over")
-    return Access(meeting, participant, team_name or "")
+    return Access(meeting, participant, team_name or "", other)
 
 
 async def access(session: AsyncSession, access_key: str) -> tuple[Meeting, Participant]:

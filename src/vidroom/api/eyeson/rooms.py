@@ -169,9 +169,10 @@ async def list_users(room_id: str, request: Request, state: StateDep) -> list[di
 )
 async def get_user(access_key: str, user_id: str, state: StateDep) -> JSONResponse:
     async with state.db.reader() as uow:
-        meeting, _ = await live.access(uow.session, access_key)
-        participant = await live.find_user(uow.session, meeting, user_id)
-    return JSONResponse(shapes.user_summary(participant))
+        found = await live.room_access(uow.session, access_key, user=user_id)
+    if found.user is None:
+        raise errors.not_found("user_not_found", "no such user in this meeting")
+    return JSONResponse(shapes.user_summary(found.user))
 
 
 @router.delete("/rooms/{access_key}/users/{user_id}", summary="Kick a participant")
