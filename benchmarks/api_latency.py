@@ -1,72 +1,156 @@
-"""Requests per second and p50/p99 latency of the meeting API against a running server, beside
-the same server's bare health endpoint measured in the same run (ratios: machines are noisy).
+"""Requests per second and p50/p99 latency of the meeting API under a real load generator,
+beside the same server's bare health endpoint measured in the same run.
 
-    python benchmarks/api_latency.py [--clients 50] [--seconds 5]
+    python benchmarks/api_latency.py [--seconds 10] [--connections 50] [--threads 2]
+                                     [--database-url postgresql+asyncpg://...] [--routes ...]
 
-Starts `vidroom serve` on a loopback port with a throwaway SQLite data directory (or uses
-VIDROOM_DATABASE_URL if set), mints an API key with the CLI, and drives it with httpx.
+Needs ``wrk`` (Debian package ``wrk``; CI installs it). The benchmark starts ``vidroom serve``
+in a subprocess on a free 127.0.0.1 port with a throwaway data directory (SQLite there, or the
+database of ``--database-url``), creates a team and an API key with the CLI, starts a meeting
+with ``POST /rooms``, and then runs wrk (50 connections, 2 threads, ``--seconds`` per route)
+against, one after the other:
+
+* ``GET /health``: the bare baseline (no database);
+* ``GET /rooms/<access_key>``: the room response a participant polls;
+* ``GET /rooms/<access_key>/users/<id>``: one participant;
+* ``POST /rooms``: a real join of the running meeting (API key, form body; 90 user ids in
+  turn, so each request joins as a known participant and gets a new access key);
+* ``POST /rooms/<access_key>/messages``: a chat message delivered to the meeting.
+
+For each route it prints requests per second, the ratio to ``/health`` (the project's target is
+at least 0.5), wrk's p50 and p99 latency (target: p99 below 50 ms), answers >= 400 and socket
+errors, and the CPU time that wrk used next to the CPU time of the server process over the same
+window (as a share of one core), so a reader can see that the load generator was not the
+bottleneck. Everything runs on loopback and stops by itself.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
+import resource
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+MARK = "VIDROOM-WRK "
 
-@dataclass
-class Result:
+# wrk calls done() once in its main Lua state with the merged statistics of all threads;
+# latencies are in microseconds, the duration too; errors.status counts answers >= 400.
+DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '%s{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "errors": %d, '
+    .. '"socket_errors": %d}\\n',
+    "MARK", summary.requests, summary.duration, latency:percentile(50),
+    latency:percentile(99), e.status, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Route:
     name: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    # a Lua expression for the body of each request (evaluated per request); None: no body
+    body_lua: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    route: Route
     requests: int
     seconds: float
-    latencies: list[float]
-    errors: int
+    p50_ms: float
+    p99_ms: float
+    failed: int  # answers >= 400
+    socket_errors: int
+    wrk_cpu: float  # seconds of CPU wrk used
+    server_cpu: float  # seconds of CPU the server used over the same window
 
     @property
     def rps(self) -> float:
-        return self.requests / self.seconds
-
-    def pct(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+        return self.requests / self.seconds if self.seconds else 0.0
 
 
-async def drive(
-    name: str,
-    clients: int,
-    seconds: float,
-    call: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]],
-    base: str,
+def lua_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string literal is a valid Lua string literal here
+
+
+def wrk_script(route: Route) -> str:
+    lines = [f"wrk.method = {lua_string(route.method)}"]
+    for name, value in route.headers.items():
+        lines.append(f"wrk.headers[{lua_string(name)}] = {lua_string(value)}")
+    if route.body_lua is not None:
+        lines += [
+            "local n = 0",
+            "request = function()",
+            "  n = n + 1",
+            f"  return wrk.format(nil, nil, nil, {route.body_lua})",
+            "end",
+        ]
+    return "\n".join(lines) + "\n" + DONE.replace('"MARK"', lua_string(MARK))
+
+
+def process_cpu(pid: int) -> float:
+    """User plus system CPU seconds of a live process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_wrk(
+    wrk: str, base: str, route: Route, args: argparse.Namespace, server_pid: int, scripts: Path
 ) -> Result:
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
-
-        async def worker() -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                response = await call(http)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code >= 400:
-                    errors += 1
-
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        elapsed = time.perf_counter() - began
-    return Result(name, len(latencies), elapsed, latencies, errors)
+    script = scripts / f"{route.name.replace('/', '_').replace(' ', '_')}.lua"
+    script.write_text(wrk_script(route))
+    command = [
+        wrk,
+        f"--connections={args.connections}",
+        f"--threads={args.threads}",
+        f"--duration={args.seconds}s",
+        "--timeout=10s",
+        f"--script={script}",
+        base + route.path,
+    ]
+    wrk_before, server_before = children_cpu(), process_cpu(server_pid)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=args.seconds + 60)
+    wrk_after, server_after = children_cpu(), process_cpu(server_pid)
+    if done.returncode != 0:
+        raise SystemExit(f"wrk failed on {route.name}: {done.stderr.strip()}")
+    line = next((x for x in done.stdout.splitlines() if x.startswith(MARK)), None)
+    if line is None:
+        raise SystemExit(f"wrk printed no summary for {route.name}:\n{done.stdout}")
+    stats = json.loads(line[len(MARK) :])
+    return Result(
+        route=route,
+        requests=int(stats["requests"]),
+        seconds=stats["duration_us"] / 1e6,
+        p50_ms=stats["p50_us"] / 1000,
+        p99_ms=stats["p99_us"] / 1000,
+        failed=int(stats["errors"]),
+        socket_errors=int(stats["socket_errors"]),
+        wrk_cpu=wrk_after - wrk_before,
+        server_cpu=server_after - server_before,
+    )
 
 
 def free_port() -> int:
@@ -76,68 +160,134 @@ def free_port() -> int:
         return port
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    args = parser.parse_args()
+def cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "vidroom", *args], env=env, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"vidroom {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
 
-    data = tempfile.mkdtemp(prefix="vidroom-bench-")
+
+def wait_healthy(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"vidroom serve exited with {server.returncode}")
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("vidroom serve did not answer /health within 60 s")
+
+
+def routes(base: str, api_key: str, room: str) -> list[Route]:
+    """Start the meeting and build the measured routes around its first participant."""
+    auth = {"Authorization": api_key}
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    first = httpx.post(
+        f"{base}/rooms", data={"id": room, "user[name]": "host", "user[id]": "host"}, headers=auth
+    )
+    first.raise_for_status()
+    access_key = first.json()["access_key"]
+    join_prefix = urlencode({"id": room}) + "&"
+    join_body = (
+        f'"{join_prefix}user%5Bname%5D=user-" .. (n % 90) .. "&user%5Bid%5D=user-" .. (n % 90)'
+    )
+    message = lua_string(urlencode({"type": "chat", "content": "hello from wrk"}))
+    return [
+        Route("GET /health", "GET", "/health", {}),
+        Route("GET /rooms/<ak>", "GET", f"/rooms/{access_key}", {}),
+        Route("GET /rooms/<ak>/users/<id>", "GET", f"/rooms/{access_key}/users/host", {}),
+        Route("POST /rooms (join)", "POST", "/rooms", {**auth, **form}, join_body),
+        Route("POST /rooms/<ak>/messages", "POST", f"/rooms/{access_key}/messages", form, message),
+    ]
+
+
+def report(results: list[Result], args: argparse.Namespace, database: str) -> None:
+    health = next((r.rps for r in results if r.route.path == "/health"), 0.0)
+    print(
+        f"wrk: {args.connections} connections, {args.threads} threads, {args.seconds} s per route;"
+        f" one `vidroom serve` process; database: {database}"
+    )
+    print(
+        f"{'route':<28}{'req/s':>8}{'/health':>9}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'>=400':>8}{'sock err':>9}{'wrk CPU':>9}{'srv CPU':>9}"
+    )
+    for r in results:
+        ratio = r.rps / health if health else float("nan")
+        print(
+            f"{r.route.name:<28}{r.rps:>8.0f}{ratio:>9.2f}{r.p50_ms:>8.1f}{r.p99_ms:>8.1f}"
+            f"{r.failed:>8}{r.socket_errors:>9}"
+            f"{r.wrk_cpu / r.seconds:>8.0%} {r.server_cpu / r.seconds:>8.0%}"
+        )
+    print("CPU as a share of one core over each route's window (wrk: all its threads).")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per route")
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--database-url", default="", help="e.g. postgresql+asyncpg://... (default: SQLite)"
+    )
+    parser.add_argument(
+        "--routes",
+        default="",
+        help="comma-separated substrings of route names to run (default: all; /health always)",
+    )
+    parser.add_argument("--wrk", default="wrk", help="the wrk binary")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    wrk = shutil.which(args.wrk)
+    if wrk is None:
+        raise SystemExit("wrk is needed (Debian: apt-get install wrk)")
+    data = Path(tempfile.mkdtemp(prefix="vidroom-bench-"))
     port = free_port()
     env = {
         **os.environ,
-        "VIDROOM_DATA_DIR": data,
+        "VIDROOM_DATA_DIR": str(data),
+        "VIDROOM_HOST": "127.0.0.1",
         "VIDROOM_PORT": str(port),
         "VIDROOM_LOG_LEVEL": "warning",
-        "VIDROOM_ENV": "test",
     }
+    if args.database_url:
+        env["VIDROOM_DATABASE_URL"] = args.database_url
+    else:
+        env.pop("VIDROOM_DATABASE_URL", None)
+    team = f"bench-{uuid.uuid4().hex[:8]}"  # a shared PostgreSQL keeps earlier runs' teams
+    cli(env, "teams", "create", team, "--owner", f"{team}@example.com")
+    api_key = cli(env, "apikeys", "create", "--team", team).splitlines()[-1]
     base = f"http://127.0.0.1:{port}"
-    cli = [sys.executable, "-m", "vidroom"]
-    subprocess.run([*cli, "teams", "create", "bench", "--owner", "b@example.com"], env=env,
-                   check=True, capture_output=True)  # fmt: skip
-    key = subprocess.run([*cli, "apikeys", "create", "--team", "bench"], env=env, check=True,
-                         capture_output=True, text=True).stdout.splitlines()[-1]  # fmt: skip
-    server = subprocess.Popen([*cli, "serve"], env=env, stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vidroom", "serve"], env=env, stdout=subprocess.DEVNULL
+    )
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        results = asyncio.run(measure(base, key, args.clients, args.seconds))
+        wait_healthy(base, server)
+        print(f"server pid {server.pid} on {base}", file=sys.stderr)
+        wanted = [w.strip() for w in args.routes.split(",") if w.strip()]
+        chosen = [
+            r
+            for r in routes(base, api_key, team)
+            if r.path == "/health" or not wanted or any(w in r.name for w in wanted)
+        ]
+        with tempfile.TemporaryDirectory(prefix="vidroom-wrk-") as scripts:
+            results = [run_wrk(wrk, base, r, args, server.pid, Path(scripts)) for r in chosen]
     finally:
         server.terminate()
-        server.wait(10)
-    health = statistics.mean([results[0].rps, results[-1].rps])
-    print(f"{args.clients} concurrent clients, {args.seconds:.0f} s each, one server process")
-    print(f"{'endpoint':<22}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'rps/health':>12}")
-    for r in results:
-        print(f"{r.name:<22}{r.rps:>9.0f}{r.pct(0.5):>9.1f}{r.pct(0.99):>9.1f}{r.errors:>8}"
-              f"{r.rps / health:>12.2f}")  # fmt: skip
-
-
-async def measure(base: str, key: str, clients: int, seconds: float) -> list[Result]:
-    auth = {"Authorization": key}
-    async with httpx.AsyncClient(base_url=base) as http:
-        first = await http.post("/rooms", data={"id": "bench", "user[name]": "host"}, headers=auth)
-        access_key = first.json()["access_key"]
-    counter = iter(range(10**9))
-
-    async def join(http: httpx.AsyncClient) -> httpx.Response:
-        # the same user ids come back: a join of a known participant (no new rows)
-        user = f"user-{next(counter) % 90}"
-        return await http.post(
-            "/rooms", data={"id": "bench", "user[name]": user, "user[id]": user}, headers=auth
-        )
-
-    runs: list[tuple[str, Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]]] = [
-        ("GET /health", lambda h: h.get("/health")),
-        ("GET /rooms/<ak>", lambda h: h.get(f"/rooms/{access_key}")),
-        ("POST /rooms (join)", join),
-        ("GET /health (again)", lambda h: h.get("/health")),
-    ]
-    return [await drive(name, clients, seconds, call, base) for name, call in runs]
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        shutil.rmtree(data, ignore_errors=True)
+    report(results, args, "PostgreSQL" if args.database_url else "SQLite")
 
 
 if __name__ == "__main__":

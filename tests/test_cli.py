@@ -107,3 +107,19 @@ def test_production_refuses_weak_secrets(env: dict[str, str]) -> None:
     done = run({**env, "VIDROOM_ENV": "production", "VIDROOM_SECRET_KEY": "changethis"}, "migrate")
     assert done.returncode != 0
     assert "VIDROOM_SECRET_KEY" in done.stderr
+
+
+def test_serve_runs_uvicorn_on_uvloop_and_httptools(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import uvicorn
+
+    from vidroom import cli
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: seen.update(options))
+    monkeypatch.setenv("VIDROOM_DATA_DIR", str(tmp_path / "serve-data"))
+    assert cli.main(["serve", "--port", "18999"]) == 0
+    assert seen["loop"] == "uvloop"
+    assert seen["http"] == "httptools"
+    assert seen["port"] == 18999

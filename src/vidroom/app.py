@@ -28,9 +28,14 @@ from vidroom.api.eyeson.sepp.router import router as eyeson_sepp_router
 from vidroom.api.eyeson.sepp.wiring import start_media, start_workers, stop_media
 from vidroom.api.eyeson.webhooks import router as eyeson_webhooks_router
 from vidroom.api.metrics import router as metrics_router
-from vidroom.db.engine import create_engine, create_sessionmaker
+from vidroom.db.engine import (
+    create_engine,
+    create_read_sessionmaker,
+    create_sessionmaker,
+    is_sqlite,
+)
 from vidroom.db.migrate import upgrade
-from vidroom.db.uow import Database
+from vidroom.db.uow import Database, WriteGate
 from vidroom.events.bus import MemoryBus
 from vidroom.events.hub import EventHub
 from vidroom.meetings.supervisor import MeetingSupervisor
@@ -50,7 +55,12 @@ async def build_state(settings: Settings, *, migrate: bool = True) -> AppState:
         await upgrade(engine)
     bus = MemoryBus()
     events = EventHub(bus)
-    db = Database(create_sessionmaker(engine), events)
+    db = Database(
+        create_sessionmaker(engine),
+        events,
+        read_sessionmaker=create_read_sessionmaker(engine),
+        gate=WriteGate() if is_sqlite(engine) else None,
+    )
     supervisor = MeetingSupervisor(
         db,
         grace_seconds=settings.meeting_grace_seconds,

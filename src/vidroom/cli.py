@@ -73,6 +73,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level=settings.log_level,
         access_log=False,
         proxy_headers=True,
+        # uvloop's event loop and httptools' parser (both from uvicorn[standard]), named so a
+        # missing one fails the start instead of silently falling back to the slower ones
+        loop="uvloop",
+        http="httptools",
         # the websockets carry small JSON frames: refuse anything large before reading it
         ws_max_size=256 * 1024,
         # built-in HTTPS (VIDROOM_TLS_CERT/KEY); the websockets are then wss:// as well

@@ -15,7 +15,13 @@ def get_state(request: Request) -> AppState:
     return state
 
 
-StateDep = Annotated[AppState, Depends(get_state)]
+async def _state(request: Request) -> AppState:
+    # async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, a thread
+    # hand-off on every request for one attribute read
+    return get_state(request)
+
+
+StateDep = Annotated[AppState, Depends(_state)]
 
 
 async def read_body(request: Request, limit: int) -> bytes:

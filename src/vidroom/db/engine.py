@@ -1,4 +1,11 @@
-"""Engine construction: SQLite (WAL, foreign keys) by default, PostgreSQL via asyncpg."""
+"""Engine construction: SQLite (WAL, foreign keys) by default, PostgreSQL via asyncpg.
+
+SQLite has one writer at a time. A writing transaction begins ``IMMEDIATE`` (it takes the write
+lock at once, so it never fails later on a lock upgrade); a read-only session (from
+:func:`create_read_sessionmaker`) issues no ``BEGIN``: each of its statements is an implicit read
+transaction on a WAL snapshot, which never waits for a writer (one statement sees one snapshot;
+two statements may see two).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+from sqlalchemy.orm import Session
+
+# execution option marking a read-only engine view (see create_read_sessionmaker)
+READ_ONLY = "vidroom_read_only"
+# pooled SQLite connections (SQLAlchemy's defaults): every aiosqlite connection is a thread, and
+# more of them contending for the GIL measured no faster (20 + 10 against 5 + 10 under wrk)
+SQLITE_POOL_SIZE = 5
+SQLITE_MAX_OVERFLOW = 10
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -25,8 +40,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE: take the write lock at the start, so that concurrent writers wait (busy
-    # timeout) instead of failing when a read transaction later tries to write.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # timeout) instead of failing when a read transaction later tries to write. Read-only
+    # sessions never write: they issue no BEGIN, so each of their statements reads its own WAL
+    # snapshot (an implicit read transaction) without the lock, and costs no extra round trip.
+    if not connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -34,12 +52,43 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url,
+            connect_args={"timeout": 30},
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_MAX_OVERFLOW,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+def is_sqlite(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+
+class ReadOnlySession(Session):
+    """A session that refuses to flush changes: reads only (see ``Database.reader``)."""
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a read-only unit of work tried to write; use Database.uow()")
+
+
+event.listen(ReadOnlySession, "before_flush", _refuse_writes)
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for read-only units of work: on SQLite without BEGIN (no write lock)."""
+    return async_sessionmaker(
+        engine.execution_options(**{READ_ONLY: True}),
+        expire_on_commit=False,
+        autoflush=True,
+        sync_session_class=ReadOnlySession,
+    )

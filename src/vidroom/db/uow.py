@@ -2,16 +2,24 @@
 
 Services never commit. The edge (an HTTP handler, a websocket message, a worker job) opens a
 unit of work, calls services with its session, and the unit commits when the block succeeds.
+
+``Database.uow()`` may write; ``Database.reader()`` only reads (it refuses to flush changes) and
+on SQLite never waits for the write lock. On SQLite, writing units of work of this process take
+turns through a :class:`WriteGate` (SQLite has one writer anyway): they queue on an asyncio lock
+instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from vidroom import errors
 
 if TYPE_CHECKING:
     from vidroom.events.catalogue import Event
@@ -22,12 +30,48 @@ log = logging.getLogger(__name__)
 AfterCommit = Callable[[], Awaitable[None]]
 
 
+class WriteGate:
+    """One writing transaction at a time in this process. Re-entrant for the task holding it
+    (a unit of work opened inside another of the same task waits on SQLite, as before)."""
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self.timeout = timeout
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[object] | None = None
+        self._depth = 0
+
+    async def acquire(self) -> None:
+        task = asyncio.current_task()
+        if task is not None and self._owner is task:
+            self._depth += 1
+            return
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise errors.VidroomError(
+                errors.ErrorKind.unavailable, "database_busy", "the database is busy; retry"
+            ) from None
+        self._owner, self._depth = task, 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
 class UnitOfWork:
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], events: EventHub | None = None
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        events: EventHub | None = None,
+        *,
+        gate: WriteGate | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._events = events
+        self._gate = gate
         self._session: AsyncSession | None = None
         self._after_commit: list[AfterCommit] = []
 
@@ -55,6 +99,8 @@ class UnitOfWork:
         self.after_commit(publish)
 
     async def __aenter__(self) -> UnitOfWork:
+        if self._gate is not None:
+            await self._gate.acquire()
         self._session = self._sessionmaker()
         return self
 
@@ -71,8 +117,12 @@ class UnitOfWork:
             else:
                 await session.rollback()
         finally:
-            await session.close()
-            self._session = None
+            try:
+                await session.close()
+            finally:
+                self._session = None
+                if self._gate is not None:
+                    self._gate.release()
         if exc_type is None:
             hooks, self._after_commit = self._after_commit, []
             for hook in hooks:
@@ -83,13 +133,30 @@ class UnitOfWork:
 
 
 class Database:
-    """The engine's session factory, handing out units of work."""
+    """The engine's session factories, handing out units of work.
+
+    ``read_sessionmaker`` makes the sessions of :meth:`reader` (default: ``sessionmaker``);
+    ``gate``, when given, serialises the writing units of work (SQLite).
+    """
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], events: EventHub | None = None
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        events: EventHub | None = None,
+        *,
+        read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        gate: WriteGate | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.read_sessionmaker = read_sessionmaker or sessionmaker
         self.events = events
+        self.gate = gate
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessionmaker, self.events)
+        """A unit of work that may write."""
+        return UnitOfWork(self.sessionmaker, self.events, gate=self.gate)
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work that only reads (flushing a change raises); its ephemeral events
+        (e.g. chat messages, which write no row) are still published after it ends."""
+        return UnitOfWork(self.read_sessionmaker, self.events)

@@ -111,7 +111,7 @@ async def _add_participant(
         raise errors.VidroomError(
             errors.ErrorKind.locked, "meeting_locked", "the meeting is locked"
         )
-    if len(await repository.participants_of(session, meeting.id)) >= MAX_PARTICIPANTS:
+    if await repository.participant_count(session, meeting.id) >= MAX_PARTICIPANTS:
         raise errors.VidroomError(
             errors.ErrorKind.unavailable, "meeting_full", "the meeting is full"
         )
@@ -233,21 +233,36 @@ async def join_as_guest(uow: UnitOfWork, guest_token: str, user: UserSpec) -> Jo
     return Joined(meeting, participant, access_key, False)
 
 
-async def access(session: AsyncSession, access_key: str) -> tuple[Meeting, Participant]:
-    """The meeting and participant an access key belongs to: 404 unknown, 410 meeting over."""
+@dataclass(frozen=True)
+class Access:
+    """An access key's meeting, participant and team name; ``user``: the one asked for."""
+
+    meeting: Meeting
+    participant: Participant
+    team_name: str
+    user: Participant | None = None
+
+
+async def room_access(session: AsyncSession, access_key: str, user: str | None = None) -> Access:
+    """An access key's meeting, participant, team name and (``user``: a user or client id, as
+    :func:`find_user` takes it) that participant, in one query: 404 unknown, 410 over."""
     if not access_key or len(access_key) > 100:
         raise errors.not_found("access_key_invalid", "unknown access key")
     digest = token_hash(access_key)
-    row = await repository.access_key(session, digest)
-    if row is None or not same(row.key_hash, digest):
+    ident = None if user is None else user.split("@", 1)[0]
+    found = await repository.access(session, digest, ident)
+    if found is None or not same(found[0], digest):
         raise errors.not_found("access_key_invalid", "unknown access key")
-    meeting = await session.get(Meeting, row.meeting_id)
-    participant = await session.get(Participant, row.participant_id)
-    if meeting is None or participant is None:
-        raise errors.not_found("access_key_invalid", "unknown access key")
+    _, meeting, participant, team_name, other = found
     if meeting.ended_at is not None:
         raise errors.VidroomError(errors.ErrorKind.gone, "meeting_over", "the meeting is over")
-    return meeting, participant
+    return Access(meeting, participant, team_name or "", other)
+
+
+async def access(session: AsyncSession, access_key: str) -> tuple[Meeting, Participant]:
+    """The meeting and participant an access key belongs to: 404 unknown, 410 meeting over."""
+    found = await room_access(session, access_key)
+    return found.meeting, found.participant
 
 
 async def running_meetings(session: AsyncSession, team: Team) -> Sequence[Meeting]:

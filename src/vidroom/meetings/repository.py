@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from vidroom.kit.clock import as_utc
 from vidroom.meetings.models import AccessKey, Meeting, MeetingAttendance, Participant
+from vidroom.teams.models import Team
 
 
 async def meetings_between(
@@ -94,6 +97,52 @@ async def meeting_by_guest_token(session: AsyncSession, guest_token: str) -> Mee
 
 async def access_key(session: AsyncSession, digest: str) -> AccessKey | None:
     return await session.get(AccessKey, digest)
+
+
+# the participant asked for by an access key's holder (one alias: its compiled query is cached)
+_ASKED = aliased(Participant, name="asked")
+
+
+async def access(
+    session: AsyncSession, digest: str, user: str | None = None
+) -> tuple[str, Meeting, Participant, str | None, Participant | None] | None:
+    """In one query: the stored hash of an access key, its meeting, its participant, the name of
+    the meeting's team, and (with ``user``) the meeting's participant with that user id, else
+    with that client id (None: no such participant)."""
+    query = (
+        select(AccessKey.key_hash, Meeting, Participant, Team.name)
+        .select_from(AccessKey)
+        .join(Meeting, Meeting.id == AccessKey.meeting_id)
+        .join(Participant, Participant.id == AccessKey.participant_id)
+        .outerjoin(Team, Team.id == Meeting.team_id)
+        .where(AccessKey.key_hash == digest)
+    )
+    if user is not None:
+        other = _ASKED
+        query = (
+            query.add_columns(other)
+            .outerjoin(
+                other,
+                and_(
+                    other.meeting_id == AccessKey.meeting_id,
+                    or_(other.user_id == user, other.client_id == user),
+                ),
+            )
+            .order_by(case((other.user_id == user, 0), else_=1))
+            .limit(1)
+        )
+    row = (await session.execute(query)).first()
+    if row is None:
+        return None
+    fields: list[Any] = list(row)  # four columns, five with ``user``
+    return fields[0], fields[1], fields[2], fields[3], fields[4] if user is not None else None
+
+
+async def participant_count(session: AsyncSession, meeting_id: str) -> int:
+    result = await session.execute(
+        select(func.count()).select_from(Participant).where(Participant.meeting_id == meeting_id)
+    )
+    return int(result.scalar_one())
 
 
 async def participant_by_user_id(

@@ -58,9 +58,13 @@ async def teams_of(session: AsyncSession, user_id: str) -> Sequence[tuple[Team, 
     return [(t, m) for t, m in result.all()]
 
 
-async def api_key_by_hash(session: AsyncSession, digest: str) -> ApiKey | None:
-    result = await session.execute(select(ApiKey).where(ApiKey.key_hash == digest))
-    return result.scalar_one_or_none()
+async def api_key_with_team(session: AsyncSession, digest: str) -> tuple[ApiKey, Team] | None:
+    """In one query: the API key with this hash and its team."""
+    result = await session.execute(
+        select(ApiKey, Team).join(Team, Team.id == ApiKey.team_id).where(ApiKey.key_hash == digest)
+    )
+    row = result.one_or_none()
+    return None if row is None else (row[0], row[1])
 
 
 async def api_keys_of(session: AsyncSession, team_id: str) -> Sequence[ApiKey]:

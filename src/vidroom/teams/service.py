@@ -172,10 +172,10 @@ async def team_for_api_key(session: AsyncSession, plaintext: str) -> tuple[Team,
     if not plaintext or len(plaintext) > 200:
         raise errors.unauthenticated("api_key_invalid", "invalid API key")
     digest = token_hash(plaintext)
-    row = await repository.api_key_by_hash(session, digest)
-    if row is None or row.revoked_at is not None or not same(row.key_hash, digest):
+    found = await repository.api_key_with_team(session, digest)
+    if found is None:
         raise errors.unauthenticated("api_key_invalid", "invalid API key")
-    team = await repository.team_by_id(session, row.team_id)
-    if team is None:
+    row, team = found
+    if row.revoked_at is not None or not same(row.key_hash, digest):
         raise errors.unauthenticated("api_key_invalid", "invalid API key")
     return team, row

@@ -32,14 +32,15 @@ async def _team_name(session: AsyncSession, meeting: Meeting) -> str:
 
 
 async def _joined_response(
-    state: AppState, session: AsyncSession, joined: live.Joined
+    state: AppState, session: AsyncSession, joined: live.Joined, team_name: str | None = None
 ) -> JSONResponse:
+    """201 with the room response (``team_name`` None: looked up)."""
     body = shapes.room_response(
         state.settings,
         joined.meeting,
         joined.participant,
         joined.access_key,
-        await _team_name(session, joined.meeting),
+        team_name if team_name is not None else await _team_name(session, joined.meeting),
     )
     return JSONResponse(body, status_code=201)
 
@@ -79,7 +80,7 @@ async def start_or_join(request: Request, state: StateDep) -> JSONResponse:
             options=from_params(p),
             api_key_id=key.id,
         )
-        response = await _joined_response(state, uow.session, joined)
+        response = await _joined_response(state, uow.session, joined, team.name)
         if joined.started:
             meeting_id = joined.meeting.id
 
@@ -97,17 +98,21 @@ async def list_rooms(request: Request, state: StateDep) -> list[dict[str, Any]]:
         return [shapes.room_info(m) for m in await live.running_meetings(uow.session, team)]
 
 
-@router.get("/rooms/{access_key}", summary="The meeting as a participant sees it")
-async def get_room(access_key: str, state: StateDep) -> dict[str, Any]:
-    async with state.db.uow() as uow:
-        meeting, participant = await live.access(uow.session, access_key)
-        return shapes.room_response(
-            state.settings,
-            meeting,
-            participant,
-            access_key,
-            await _team_name(uow.session, meeting),
+# the handlers below answer with a JSONResponse (no re-encoding of the dict); response_model
+# keeps the OpenAPI schema a dict return gave
+@router.get(
+    "/rooms/{access_key}",
+    response_model=dict[str, Any],
+    summary="The meeting as a participant sees it",
+)
+async def get_room(access_key: str, state: StateDep) -> JSONResponse:
+    async with state.db.reader() as uow:
+        found = await live.room_access(uow.session, access_key)
+    return JSONResponse(
+        shapes.room_response(
+            state.settings, found.meeting, found.participant, access_key, found.team_name
         )
+    )
 
 
 @router.delete(
@@ -157,11 +162,17 @@ async def list_users(room_id: str, request: Request, state: StateDep) -> list[di
         return [shapes.participant_info(x, meeting) for x in found]
 
 
-@router.get("/rooms/{access_key}/users/{user_id}", summary="A participant, by user or client id")
-async def get_user(access_key: str, user_id: str, state: StateDep) -> dict[str, Any]:
-    async with state.db.uow() as uow:
-        meeting, _ = await live.access(uow.session, access_key)
-        return shapes.user_summary(await live.find_user(uow.session, meeting, user_id))
+@router.get(
+    "/rooms/{access_key}/users/{user_id}",
+    response_model=dict[str, Any],
+    summary="A participant, by user or client id",
+)
+async def get_user(access_key: str, user_id: str, state: StateDep) -> JSONResponse:
+    async with state.db.reader() as uow:
+        found = await live.room_access(uow.session, access_key, user=user_id)
+    if found.user is None:
+        raise errors.not_found("user_not_found", "no such user in this meeting")
+    return JSONResponse(shapes.user_summary(found.user))
 
 
 @router.delete("/rooms/{access_key}/users/{user_id}", summary="Kick a participant")
@@ -209,7 +220,8 @@ async def lock(access_key: str, state: StateDep) -> Response:
 )
 async def send_message(access_key: str, request: Request, state: StateDep) -> Response:
     p = await params(request)
-    async with state.db.uow() as uow:
+    # a message writes no row (it is an ephemeral event, published once the unit ends)
+    async with state.db.reader() as uow:
         meeting, sender = await live.access(uow.session, access_key)
         await actions.send_message(
             uow, meeting, sender, kind=get_str(p, "type"), content=get_str(p, "content")
