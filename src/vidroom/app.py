@@ -32,10 +32,9 @@ from vidroom.db.engine import (
     create_engine,
     create_read_sessionmaker,
     create_sessionmaker,
-    is_sqlite,
 )
 from vidroom.db.migrate import upgrade
-from vidroom.db.uow import Database, WriteGate
+from vidroom.db.uow import Database
 from vidroom.events.bus import MemoryBus
 from vidroom.events.hub import EventHub
 from vidroom.meetings.supervisor import MeetingSupervisor
@@ -59,7 +58,6 @@ async def build_state(settings: Settings, *, migrate: bool = True) -> AppState:
         create_sessionmaker(engine),
         events,
         read_sessionmaker=create_read_sessionmaker(engine),
-        gate=WriteGate() if is_sqlite(engine) else None,
     )
     supervisor = MeetingSupervisor(
         db,

@@ -31,29 +31,6 @@ async def test_reader_sees_committed_rows_and_refuses_to_write(state: AppState) 
     assert count == 1
 
 
-async def test_sqlite_writers_take_turns(state: AppState) -> None:
-    if state.engine.dialect.name != "sqlite":
-        assert state.db.gate is None  # PostgreSQL has row locks; no gate
-        return
-    inside = 0
-    most = 0
-
-    async def write(n: int) -> None:
-        nonlocal inside, most
-        async with state.db.uow() as uow:
-            inside += 1
-            most = max(most, inside)
-            uow.session.add(User(email=f"w{n}@example.com"))
-            await uow.session.flush()
-            await asyncio.sleep(0)
-            inside -= 1
-
-    await asyncio.gather(*(write(n) for n in range(8)))
-    assert most == 1
-    async with state.db.reader() as uow:
-        assert len((await uow.session.execute(User.__table__.select())).all()) == 8
-
-
 async def test_gate_is_reentrant_for_its_task_and_times_out_for_others() -> None:
     gate = WriteGate(timeout=0.05)
     await gate.acquire()

@@ -4,9 +4,10 @@ Services never commit. The edge (an HTTP handler, a websocket message, a worker 
 unit of work, calls services with its session, and the unit commits when the block succeeds.
 
 ``Database.uow()`` may write; ``Database.reader()`` only reads (it refuses to flush changes) and
-on SQLite never waits for the write lock. On SQLite, writing units of work of this process take
-turns through a :class:`WriteGate` (SQLite has one writer anyway): they queue on an asyncio lock
-instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms.
+on SQLite never waits for the write lock. A :class:`WriteGate` given to ``Database`` makes the
+writing units of work of this process take turns on an asyncio lock instead of in SQLite's busy
+handler; the app does not use it yet: it is taken when a unit opens, not at its first write, and
+a websocket's close handler was seen waiting on it in a test teardown.
 """
 
 from __future__ import annotations
