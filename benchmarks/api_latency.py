@@ -3,6 +3,7 @@ beside the same server's bare health endpoint measured in the same run.
 
     python benchmarks/api_latency.py [--seconds 10] [--connections 50] [--threads 2]
                                      [--database-url postgresql+asyncpg://...] [--routes ...]
+                                     [--meeting 16]
 
 Needs ``wrk`` (Debian package ``wrk``; CI installs it). The benchmark starts ``vidroom serve``
 in a subprocess on a free 127.0.0.1 port with a throwaway data directory (SQLite there, or the
@@ -21,7 +22,16 @@ For each route it prints requests per second, the ratio to ``/health`` (the proj
 at least 0.5), wrk's p50 and p99 latency (target: p99 below 50 ms), answers >= 400 and socket
 errors, and the CPU time that wrk used next to the CPU time of the server process over the same
 window (as a share of one core), so a reader can see that the load generator was not the
-bottleneck. Everything runs on loopback and stops by itself.
+bottleneck.
+
+Then, with ``--meeting N`` (default 16; 0 skips it), the same routes again while a meeting of N
+participants runs on the same server (benchmarks/meeting_load.py in a child process: cheap
+participants joined through the meeting API and SEPP, sending video and audio and receiving
+the composite), and the ratio of each route's p99 during the meeting to its idle p99 (target:
+at most 2x). The server's media runs in its media workers, so ``srv CPU`` (the API process)
+shows what the meeting costs the control plane; the meeting's own figures (the workers' CPU,
+the participants' received fps and the load generator's CPU) are printed beside it.
+Everything runs on loopback and stops by itself.
 """
 
 from __future__ import annotations
@@ -226,6 +236,62 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> No
     print("CPU as a share of one core over each route's window (wrk: all its threads).")
 
 
+HERE = Path(__file__).resolve().parent
+
+
+def start_meeting(base: str, api_key: str, n: int) -> subprocess.Popen[str]:
+    """benchmarks/meeting_load.py with ``n`` participants; returns once they all receive."""
+    load = subprocess.Popen(
+        [
+            sys.executable, str(HERE / "meeting_load.py"), "--url", base, "--api-key", api_key,
+            "-n", str(n), "--seconds", "3600",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert load.stdout is not None
+    line = load.stdout.readline().strip()
+    if line != "ready":
+        load.kill()
+        raise SystemExit(f"the meeting did not start: {line or load.wait()}")
+    return load
+
+
+@dataclass
+class Meeting:
+    fps: list[float]  # each participant's received composite rate
+    clients_cpu: float  # the participants' process, share of one core
+    workers_cpu: float = 0.0  # the server's media workers, share of one core
+
+
+def stop_meeting(load: subprocess.Popen[str]) -> Meeting:
+    load.terminate()
+    out, _ = load.communicate(timeout=60)
+    lines = out.strip().splitlines()
+    found = json.loads(lines[-1]) if lines else {}
+    window = float(found.get("window_s") or 1.0)
+    return Meeting([float(x) for x in found.get("fps", [])], float(found.get("cpu_s", 0)) / window)
+
+
+def worker_cpu(base: str) -> float:
+    """The media workers' CPU seconds so far (/metrics)."""
+    total = 0.0
+    for line in httpx.get(f"{base}/metrics").text.splitlines():
+        if line.startswith("vidroom_media_worker_cpu_seconds_total{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def compare(idle: list[Result], busy: list[Result]) -> None:
+    print("during the meeting vs idle (same run):")
+    for a, b in zip(idle, busy, strict=True):
+        ratio = b.p99_ms / a.p99_ms if a.p99_ms else float("nan")
+        print(
+            f"  {a.route.name:<28} p99 {a.p99_ms:7.1f} -> {b.p99_ms:7.1f} ms ({ratio:4.2f}x),"
+            f" {a.rps:6.0f} -> {b.rps:6.0f} req/s"
+        )
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per route")
@@ -240,6 +306,9 @@ def parse_args() -> argparse.Namespace:
         help="comma-separated substrings of route names to run (default: all; /health always)",
     )
     parser.add_argument("--wrk", default="wrk", help="the wrk binary")
+    parser.add_argument(
+        "--meeting", type=int, default=16, help="participants of the meeting run (0: none)"
+    )
     return parser.parse_args()
 
 
@@ -256,6 +325,7 @@ def main() -> None:
         "VIDROOM_HOST": "127.0.0.1",
         "VIDROOM_PORT": str(port),
         "VIDROOM_LOG_LEVEL": "warning",
+        "VIDROOM_MEDIA_HOST_ADDRESSES": "127.0.0.1",  # the meeting's media on loopback only
     }
     if args.database_url:
         env["VIDROOM_DATABASE_URL"] = args.database_url
@@ -277,8 +347,19 @@ def main() -> None:
             for r in routes(base, api_key, team)
             if r.path == "/health" or not wanted or any(w in r.name for w in wanted)
         ]
+        busy: list[Result] = []
+        meeting = Meeting([], 0.0)
         with tempfile.TemporaryDirectory(prefix="vidroom-wrk-") as scripts:
             results = [run_wrk(wrk, base, r, args, server.pid, Path(scripts)) for r in chosen]
+            if args.meeting:
+                load = start_meeting(base, api_key, args.meeting)
+                try:
+                    workers0, t0 = worker_cpu(base), time.monotonic()
+                    busy = [run_wrk(wrk, base, r, args, server.pid, Path(scripts)) for r in chosen]
+                    workers1, t1 = worker_cpu(base), time.monotonic()
+                finally:
+                    meeting = stop_meeting(load)
+                meeting.workers_cpu = (workers1 - workers0) / (t1 - t0)
     finally:
         server.terminate()
         try:
@@ -287,7 +368,19 @@ def main() -> None:
             server.kill()
             server.wait()
         shutil.rmtree(data, ignore_errors=True)
-    report(results, args, "PostgreSQL" if args.database_url else "SQLite")
+    database = "PostgreSQL" if args.database_url else "SQLite"
+    print("idle:")
+    report(results, args, database)
+    if busy:
+        fps = meeting.fps
+        print(
+            f"\nwhile a meeting of {args.meeting} runs (media workers at"
+            f" {meeting.workers_cpu:.0%} of a core; participants received"
+            f" {min(fps, default=0):.1f}-{max(fps, default=0):.1f} fps; the participants'"
+            f" process used {meeting.clients_cpu:.0%} of a core):"
+        )
+        report(busy, args, database)
+        compare(results, busy)
 
 
 if __name__ == "__main__":
