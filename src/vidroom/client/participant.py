@@ -34,6 +34,10 @@ from aiortc.mediastreams import MediaStreamError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from vidroom.client.meeting import JoinError, guest_access_key, ready_room, room_ice_servers
+
+__all__ = ["JoinError", "Participant", "room_ice_servers"]
+
 log = logging.getLogger(__name__)
 
 PLATFORM = "vidroom-python"
@@ -43,43 +47,12 @@ T = TypeVar("T")
 Message = dict[str, Any]
 
 
-class JoinError(Exception):
-    """The meeting could not be joined: ``code`` is the HTTP status or SEPP ``reject_code``."""
-
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(f"{code}: {reason}")
-        self.code = code
-        self.reason = reason
-
-
 def _push(queue: asyncio.Queue[T], item: T) -> None:
     """Keep the newest items: a full queue drops its oldest."""
     if queue.full():
         with contextlib.suppress(asyncio.QueueEmpty):
             queue.get_nowait()
     queue.put_nowait(item)
-
-
-def room_ice_servers(room: dict[str, Any]) -> list[RTCIceServer]:
-    """The ICE servers a room response offers: one STUN entry for every ``stun_servers`` URL
-    and the ``turn_servers`` entries with their credentials (eyeson-sepp.md §2)."""
-    options = room.get("signaling", {}).get("options", {})
-    servers: list[RTCIceServer] = []
-    stun = [u for u in options.get("stun_servers") or [] if isinstance(u, str)]
-    if stun:
-        servers.append(RTCIceServer(urls=stun))
-    for entry in options.get("turn_servers") or []:
-        if not isinstance(entry, dict):
-            continue
-        urls = entry.get("urls")
-        urls = [urls] if isinstance(urls, str) else [u for u in urls or [] if isinstance(u, str)]
-        if urls:
-            servers.append(
-                RTCIceServer(
-                    urls=urls, username=entry.get("username"), credential=entry.get("password")
-                )
-            )
-    return servers
 
 
 class Participant:
@@ -142,8 +115,8 @@ class Participant:
         http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=10.0)
         try:
             async with asyncio.timeout(within):
-                key = access_key or await cls._guest(http, guest_link, name)
-                room = await cls._ready_room(http, key)
+                key = access_key or await guest_access_key(http, guest_link, name)
+                room = await ready_room(http, key)
                 self = cls(http, room, key, buffer)
                 try:
                     servers = room_ice_servers(room) if ice_servers is None else ice_servers
@@ -156,32 +129,6 @@ class Participant:
         except BaseException:
             await http.aclose()
             raise
-
-    @staticmethod
-    async def _guest(http: httpx.AsyncClient, guest_link: str | None, name: str) -> str:
-        if not guest_link:
-            raise ValueError("give an access key or a guest link")
-        token = guest_link
-        if "guest=" in guest_link:
-            token = guest_link.split("guest=", 1)[1].split("&", 1)[0]
-        response = await http.post(f"/guests/{token}", data={"name": name})
-        if response.status_code != 201:
-            raise JoinError(response.status_code, response.text[:200])
-        key: str = response.json()["access_key"]
-        return key
-
-    @staticmethod
-    async def _ready_room(http: httpx.AsyncClient, access_key: str) -> Message:
-        delay = 0.05
-        while True:
-            response = await http.get(f"/rooms/{access_key}")
-            if response.status_code != 200:
-                raise JoinError(response.status_code, response.text[:200])
-            room: Message = response.json()
-            if room.get("ready"):
-                return room
-            await asyncio.sleep(delay)
-            delay = min(1.0, delay * 2)
 
     async def _connect(
         self,
@@ -244,7 +191,7 @@ class Participant:
         deadline = asyncio.get_running_loop().time() + REJOIN_SECONDS
         while not self._closed:
             try:
-                self.room = await self._ready_room(self.http, self.access_key)
+                self.room = await ready_room(self.http, self.access_key)
                 self.members, self.source, self.speaking = [], None, set()
                 await self._connect(*self._joined_with)
                 break
