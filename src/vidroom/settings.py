@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     meeting_grace_seconds: float = Field(default=60.0, ge=0)
     presence_seconds: float = Field(default=45.0, gt=0)
     webhooks_allow_private: bool = False
+    # every outbound connection the server makes (webhooks, RTMP broadcasts, layer and
+    # playback URLs) may reach private and loopback addresses; VIDROOM_WEBHOOKS_ALLOW_PRIVATE
+    # still allows it for webhooks alone
+    outbound_allow_private: bool = False
+    # recordings and snapshots are deleted this many days after they were made
+    retention_days: float = Field(default=14.0, gt=0, le=3650)
+    # broadcasts: connect deadline, reconnect backoff, and when to give up without a connection
+    broadcast_connect_seconds: float = Field(default=10.0, gt=0, le=120)
+    broadcast_give_up_seconds: float = Field(default=120.0, gt=0, le=3600)
     # webhook delivery: per-attempt deadline, lease of a claimed delivery, polling interval,
     # and the retry backoff (exponential with full jitter, retried for the whole horizon)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
@@ -246,6 +255,15 @@ class Settings(BaseSettings):
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+    @property
+    def media_dir(self) -> Path:
+        """Recordings and snapshots (``recordings/``, ``snapshots/`` beneath)."""
+        return self.data_dir / "media"
+
+    @property
+    def webhooks_may_reach_private(self) -> bool:
+        return self.webhooks_allow_private or self.outbound_allow_private
 
     def ensure_secret_key(self) -> str:
         """The secret key: the configured one, else one generated once and kept in the data dir."""

@@ -71,6 +71,45 @@ class MuteAll(_Event):
     participant_id: str
 
 
+class RecordingChanged(_Event):
+    """A step of a recording's life (Daily's names; the meeting API's ``recording_update``):
+    started, paused, resumed, stopped (duration known), ready-to-download (the file is
+    finished), error (it could not be written; what was written is kept)."""
+
+    type: Literal[
+        "recording.started",
+        "recording.paused",
+        "recording.resumed",
+        "recording.stopped",
+        "recording.ready-to-download",
+        "recording.error",
+    ]
+    recording_id: str
+
+
+class BroadcastChanged(_Event):
+    """A live broadcast started, connected, is reconnecting, had its player URL changed,
+    ended, or failed (Daily's ``streaming.*``; the meeting API's ``broadcasts_update``)."""
+
+    type: Literal[
+        "streaming.started",
+        "streaming.connected",
+        "streaming.reconnecting",
+        "streaming.updated",
+        "streaming.ended",
+        "streaming.error",
+    ]
+    broadcast_id: str
+    reason: str | None = None
+
+
+class SnapshotCreated(_Event):
+    """``POST /rooms/<ak>/snapshot`` wrote a PNG of the composite (``snapshot_update``)."""
+
+    type: Literal["snapshot.created"] = "snapshot.created"
+    snapshot_id: str
+
+
 Event = Annotated[
     MeetingStarted
     | MeetingReady
@@ -79,7 +118,10 @@ Event = Annotated[
     | MessageSent
     | OptionsChanged
     | MeetingLocked
-    | MuteAll,
+    | MuteAll
+    | RecordingChanged
+    | BroadcastChanged
+    | SnapshotCreated,
     Field(discriminator="type"),
 ]
 

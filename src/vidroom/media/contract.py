@@ -62,6 +62,15 @@ class Tile:
 
 
 @dataclass(frozen=True)
+class EgressStats:
+    """A room's recordings and broadcasts (for ``/metrics``)."""
+
+    recordings: int = 0  # running now
+    broadcasts: int = 0  # running now (connected or reconnecting)
+    reconnects: int = 0  # broadcast reconnect attempts, total
+
+
+@dataclass(frozen=True)
 class RoomStats:
     meeting_id: str
     peers: int
@@ -73,6 +82,7 @@ class RoomStats:
     keyframe_requests: int = 0  # PLI/FIR and newcomer requests received, total
     packets_in: int = 0  # RTP packets received from the room's peers, total
     packets_out: int = 0  # RTP packets sent to the room's peers, total
+    egress: EgressStats = field(default_factory=EgressStats)
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,54 @@ class WorkerConfig:
     host_addresses: list[str] = field(default_factory=list)  # [] = every interface
     stats_interval: float = 2.0
     log_level: str = "warning"
+
+
+@dataclass(frozen=True)
+class RecordingTarget:
+    """Where a room records its composite: a fragmented MP4 file on the worker's local disk
+    (the control plane chose ``path`` under its data directory)."""
+
+    recording_id: str
+    path: str
+
+
+@dataclass(frozen=True)
+class RecordingResult:
+    """A recording file as it was closed (or, for a cut-off file, as it was repaired)."""
+
+    recording_id: str
+    duration: float  # seconds of media in the file (paused time excluded)
+    size: int  # bytes on disk
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class BroadcastTarget:
+    """An RTMP(S) ingest a room pushes its composite to (FLV: H.264 + AAC).
+
+    ``url`` is the full ``rtmp://`` / ``rtmps://`` URL with its stream key; ``addresses`` are
+    the IPs the control plane resolved and checked (outbound rules), which the worker connects
+    to instead of resolving the name again (empty: resolve the name). The worker connects
+    within ``connect_timeout``; when the ingest drops it reconnects with exponential backoff
+    (``retry_initial`` doubling up to ``retry_max`` seconds) and gives up after
+    ``give_up_after`` seconds without a connection (reported ``failed``)."""
+
+    broadcast_id: str
+    url: str
+    addresses: list[str] = field(default_factory=list)
+    connect_timeout: float = 10.0
+    retry_initial: float = 1.0
+    retry_max: float = 30.0
+    give_up_after: float = 120.0
+
+
+@dataclass(frozen=True)
+class SnapshotImage:
+    """The current composite at full size, as PNG bytes."""
+
+    png: bytes
+    width: int
+    height: int
 
 
 @dataclass
@@ -155,7 +213,24 @@ class MediaEvents(Protocol):
         """The room's media is gone without a leave: its media worker died or stopped
         answering. Every peer of it (``participant_ids``) is gone; no ``peer_closed`` comes
         for them. The next ``open_room``/``join`` for the meeting starts it again on a live
-        worker, so the participants can rejoin while the meeting goes on."""
+        worker, so the participants can rejoin while the meeting goes on. Its recordings and
+        broadcasts are gone with it (no ``recording_ended``/``broadcast_state`` comes): the
+        control plane repairs the recording files with :meth:`MediaControl.finalize_recording`.
+        """
+
+    async def recording_ended(self, meeting_id: str, result: RecordingResult, reason: str) -> None:
+        """The room ended a recording on its own: ``reason`` "empty" (the last peer left),
+        "closed" (:meth:`MediaControl.close_room`) or "error" (writing failed; ``result`` is
+        what the file holds). Not reported for :meth:`MediaControl.stop_recording`."""
+
+    async def broadcast_state(
+        self, meeting_id: str, broadcast_id: str, state: str, reason: str | None
+    ) -> None:
+        """A broadcast changed state: "live" (connected, sending), "reconnecting" (the ingest
+        dropped or refused; retrying with backoff), "failed" (gave up: never answered within
+        the timeout, or no connection for ``give_up_after``; ``reason`` says why; the
+        broadcast is over), "ended" (the room ended it: the last peer left or the room closed;
+        ``reason`` "empty"/"closed"). Not reported for :meth:`MediaControl.stop_broadcast`."""
 
 
 class MediaControl(Protocol):
@@ -189,6 +264,35 @@ class MediaControl(Protocol):
 
     async def set_presenter(self, meeting_id: str, participant_id: str | None) -> None:
         """Give a participant (screen sharing) the big tile; None: back to the grid."""
+
+    async def start_recording(self, meeting_id: str, target: RecordingTarget) -> None:
+        """Record the composite (the room's own H.264 packets, no second video encode) and the
+        full audio mix (one AAC encode) into a fragmented MP4 at ``target.path``: moov first, a
+        fragment per keyframe, so a killed process leaves a file playable to its last fragment.
+        Raises :class:`MediaError` 404 (no room), 409 (the room records already)."""
+
+    async def pause_recording(self, meeting_id: str, recording_id: str, paused: bool) -> None:
+        """Pause (nothing is written) or resume into the same file, with no gap in timestamps.
+        404 when that recording is not running in the room."""
+
+    async def stop_recording(self, meeting_id: str, recording_id: str) -> RecordingResult:
+        """Finish the file and say what it holds. 404 when that recording is not running."""
+
+    async def finalize_recording(self, recording_id: str, path: str) -> RecordingResult:
+        """Repair a file cut off by a crash (keep every complete fragment; drop a torn tail)
+        and measure it. Runs on any worker; 404 when the file is missing or holds no media."""
+
+    async def start_broadcast(self, meeting_id: str, target: BroadcastTarget) -> None:
+        """Push the composite to an RTMP(S) ingest (FLV; the room's H.264 packets and the
+        recording's AAC). Returns once started; connection progress comes as
+        :meth:`MediaEvents.broadcast_state`. 404 (no room), 409 (one runs already)."""
+
+    async def stop_broadcast(self, meeting_id: str, broadcast_id: str) -> None:
+        """Stop pushing (idempotent)."""
+
+    async def snapshot(self, meeting_id: str) -> SnapshotImage:
+        """The current composite as PNG at full size. 404 (no room), 409 (nothing composed
+        yet: nobody has joined)."""
 
     def members(self, meeting_id: str) -> list[Member]: ...
 

@@ -92,7 +92,7 @@ class WorkerConfig:
             timeout=settings.webhook_timeout_seconds,
             lease=settings.webhook_lease_seconds,
             poll=settings.webhook_poll_seconds,
-            allow_private=settings.webhooks_allow_private,
+            allow_private=settings.webhooks_may_reach_private,
             retry=RetryPolicy(
                 base=settings.webhook_retry_base_seconds,
                 cap=settings.webhook_retry_cap_seconds,

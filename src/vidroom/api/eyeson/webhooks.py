@@ -55,7 +55,7 @@ async def register(request: Request, state: StateDep) -> Response:
         assert plaintext is not None  # team_of checked it
         types = service.parse_types(get_list(p, "types"))
         url = await service.check_url(
-            get_str(p, "url"), allow_private=state.settings.webhooks_allow_private
+            get_str(p, "url"), allow_private=state.settings.webhooks_may_reach_private
         )
         await service.register(
             uow.session,
