@@ -1,13 +1,16 @@
 """vidroom's media server alone (no control plane, no database) for benchmarks/media.py.
 
     python benchmarks/media_server.py --port PORT [--mode shared|per-peer] [--widescreen]
-                                      [--workers K]
+                                      [--workers K] [--record DIR] [--broadcast RTMP_URL]
 
 With ``--workers 0`` (the default) a ``MediaSupervisor`` inside this process, inside
 ``loopback_ice()``; with ``--workers K`` a ``WorkerPool`` of K media worker processes (offering
 127.0.0.1 only), as ``vidroom serve`` runs them. Behind a tiny Starlette app on 127.0.0.1:
 ``POST /offer`` {client_id, name, sdp, room?} → {sdp} (join; room "bench" unless given),
 ``GET /tiles?room=`` (the room's last layout), ``GET /stats`` (every room), ``GET /health``.
+
+``--record DIR`` records every room (a fragmented MP4 in DIR) and ``--broadcast URL`` pushes
+every room to an RTMP ingest, both started when the room opens (benchmarks/egress.py).
 
 ``--mode per-peer`` swaps in :class:`PerPeerRoom`, defined here only for the comparison: the
 room composes once but encodes the composite once *per participant* (one ``SharedEncoder``
@@ -37,11 +40,14 @@ from starlette.routing import Route
 from vidroom.media import layout
 from vidroom.media.compositor import TileSource
 from vidroom.media.contract import (
+    BroadcastTarget,
     MediaControl,
     MediaError,
     MediaEvents,
     Member,
     PeerSpec,
+    RecordingResult,
+    RecordingTarget,
     RoomSpec,
     Tile,
 )
@@ -59,6 +65,7 @@ class Events:
 
     def __init__(self) -> None:
         self.tiles: dict[str, list[Tile]] = {}
+        self.broadcasts: dict[str, str] = {}
 
     async def peer_connected(self, meeting_id: str, participant_id: str) -> None:
         return None
@@ -76,6 +83,14 @@ class Events:
 
     async def room_lost(self, meeting_id: str, participant_ids: list[str]) -> None:
         return None
+
+    async def recording_ended(self, meeting_id: str, result: RecordingResult, reason: str) -> None:
+        return None
+
+    async def broadcast_state(
+        self, meeting_id: str, broadcast_id: str, state: str, reason: str | None
+    ) -> None:
+        self.broadcasts[broadcast_id] = state
 
 
 class PerPeerRoom(RoomMedia):
@@ -169,7 +184,22 @@ class Supervisor(MediaSupervisor):
         room.start()
 
 
-def build(media: MediaControl, events: Events, spec: RoomSpec) -> Starlette:
+def build(
+    media: MediaControl, events: Events, spec: RoomSpec, args: argparse.Namespace
+) -> Starlette:
+    egress: set[str] = set()
+
+    async def start_egress(room: str) -> None:
+        if room in egress:
+            return
+        egress.add(room)
+        if args.record:
+            path = os.path.join(args.record, f"{room}.mp4")
+            await media.start_recording(room, RecordingTarget(f"rec-{room}", path))
+        if args.broadcast:
+            target = BroadcastTarget(f"bc-{room}", f"{args.broadcast}/{room}")
+            await media.start_broadcast(room, target)
+
     async def offer(request: Request) -> JSONResponse:
         body = await request.json()
         peer = PeerSpec(body["client_id"], body["client_id"], body["name"])
@@ -177,6 +207,7 @@ def build(media: MediaControl, events: Events, spec: RoomSpec) -> Starlette:
         try:
             await media.open_room(dataclasses.replace(spec, meeting_id=room))
             answer = await media.join(room, peer, body["sdp"])
+            await start_egress(room)
         except MediaError as exc:
             return JSONResponse({"error": exc.reason}, status_code=exc.code)
         return JSONResponse({"sdp": answer.sdp})
@@ -194,6 +225,7 @@ def build(media: MediaControl, events: Events, spec: RoomSpec) -> Starlette:
             {
                 "rooms": [dataclasses.asdict(r) for r in current.rooms],
                 "workers": [dataclasses.asdict(w) for w in current.workers],
+                "broadcasts": events.broadcasts,
             }
         )
 
@@ -223,7 +255,7 @@ async def serve(args: argparse.Namespace) -> None:
         room_class = PerPeerRoom if args.mode == "per-peer" else RoomMedia
         media = Supervisor(events, room_class)
     config = uvicorn.Config(
-        build(media, events, spec),
+        build(media, events, spec, args),
         host="127.0.0.1",
         port=args.port,
         log_level="warning",
@@ -241,6 +273,8 @@ def main() -> None:
     parser.add_argument("--mode", choices=["shared", "per-peer"], default="shared")
     parser.add_argument("--widescreen", action="store_true")
     parser.add_argument("--workers", type=int, default=0, help="media worker processes (0: none)")
+    parser.add_argument("--record", default="", help="record every room into this folder")
+    parser.add_argument("--broadcast", default="", help="push every room to this RTMP URL")
     args = parser.parse_args()
     with loopback_ice():
         asyncio.run(serve(args))
