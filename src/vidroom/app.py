@@ -19,6 +19,7 @@ from vidroom.api.daily.errors import error_response as daily_error
 from vidroom.api.daily.errors import vidroom_error_response as daily_vidroom_error
 from vidroom.api.daily.routes import router as daily_router
 from vidroom.api.deps import describe_validation
+from vidroom.api.eyeson.broadcasts import router as eyeson_broadcasts_router
 from vidroom.api.eyeson.errors import EYESON_STATUS
 from vidroom.api.eyeson.files import router as eyeson_files_router
 from vidroom.api.eyeson.realtime.redaction import redact_websocket_logs
@@ -28,6 +29,7 @@ from vidroom.api.eyeson.sepp.router import router as eyeson_sepp_router
 from vidroom.api.eyeson.sepp.wiring import start_media, start_workers, stop_media
 from vidroom.api.eyeson.webhooks import router as eyeson_webhooks_router
 from vidroom.api.metrics import router as metrics_router
+from vidroom.broadcasts.service import meeting_end_handler
 from vidroom.db.engine import (
     create_engine,
     create_read_sessionmaker,
@@ -66,6 +68,7 @@ async def build_state(settings: Settings, *, migrate: bool = True) -> AppState:
     )
     webhook_config = WorkerConfig.from_settings(settings)
     webhooks = DeliveryWorker(db, settings.ensure_secret_key(), webhook_config)
+    events.on_commit_bound(meeting_end_handler(events))  # before the webhooks: they see it
     events.on_commit_bound(webhooks.on_event)
     return AppState(
         settings=settings,
@@ -149,6 +152,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     app.include_router(eyeson_realtime_router)
     app.include_router(eyeson_sepp_router)
     app.include_router(eyeson_files_router)
+    app.include_router(eyeson_broadcasts_router)
     app.include_router(eyeson_webhooks_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(web_router)

@@ -17,6 +17,7 @@ class ErrorKind(StrEnum):
     gone = "gone"
     locked = "locked"
     not_allowed = "not_allowed"
+    not_acceptable = "not_acceptable"  # the meeting API's 406: e.g. already broadcasting
     too_large = "too_large"
     unsupported = "unsupported"
     unavailable = "unavailable"
@@ -49,6 +50,10 @@ def forbidden(code: str, message: str) -> VidroomError:
 
 def not_found(code: str, message: str) -> VidroomError:
     return VidroomError(ErrorKind.not_found, code, message)
+
+
+def not_acceptable(code: str, message: str) -> VidroomError:
+    return VidroomError(ErrorKind.not_acceptable, code, message)
 
 
 def conflict(code: str, message: str) -> VidroomError:

@@ -55,6 +55,7 @@ STATUS_BY_KIND: dict[errors.ErrorKind, int] = {
     errors.ErrorKind.forbidden: 403,
     errors.ErrorKind.not_found: 404,
     errors.ErrorKind.not_allowed: 405,
+    errors.ErrorKind.not_acceptable: 406,
     errors.ErrorKind.conflict: 409,
     errors.ErrorKind.gone: 410,
     errors.ErrorKind.too_large: 413,

@@ -1,6 +1,7 @@
 """Imports every table so that ``Base.metadata`` is complete (for Alembic and tests)."""
 
 from vidroom.accounts.models import DeveloperToken, User, WebSession
+from vidroom.broadcasts.models import Broadcast
 from vidroom.db.base import Base
 from vidroom.events.models import OutboxEvent
 from vidroom.files.models import MeetingFile
@@ -13,6 +14,7 @@ __all__ = [
     "AccessKey",
     "ApiKey",
     "Base",
+    "Broadcast",
     "DeveloperToken",
     "Meeting",
     "MeetingAttendance",

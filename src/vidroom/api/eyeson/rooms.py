@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vidroom import errors
 from vidroom.api.deps import StateDep
-from vidroom.api.eyeson import shapes
+from vidroom.api.eyeson import broadcasts, shapes
 from vidroom.api.eyeson.auth import api_key_of, team_of
 from vidroom.api.eyeson.errors import EyesonRoute
 from vidroom.api.eyeson.request import params
@@ -108,9 +108,15 @@ async def list_rooms(request: Request, state: StateDep) -> list[dict[str, Any]]:
 async def get_room(access_key: str, state: StateDep) -> JSONResponse:
     async with state.db.reader() as uow:
         found = await live.room_access(uow.session, access_key)
+        running = await broadcasts.running(uow.session, found.meeting)
     return JSONResponse(
         shapes.room_response(
-            state.settings, found.meeting, found.participant, access_key, found.team_name
+            state.settings,
+            found.meeting,
+            found.participant,
+            access_key,
+            found.team_name,
+            broadcasts=running,
         )
     )
 

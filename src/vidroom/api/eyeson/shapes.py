@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vidroom.broadcasts.models import Broadcast
 from vidroom.kit import turn
 from vidroom.kit.clock import iso_z
 from vidroom.kit.signaling_token import issue
@@ -38,6 +39,20 @@ def user_summary(participant: Participant) -> dict[str, Any]:
         "avatar": participant.avatar,
         "guest": participant.guest,
         "joined_at": iso_z(participant.joined_at),
+    }
+
+
+def broadcast_object(row: Broadcast, user: Participant | None, meeting: Meeting) -> dict[str, Any]:
+    """§2.6, plus (beyond the spec) ``state`` ("starting" | "live" | "reconnecting", or once
+    over "ended" | "failed") and ``reconnects``. Never the stream URL (it holds the key)."""
+    return {
+        "id": row.id,
+        "platform": row.platform,
+        "player_url": row.player_url or "",
+        "user": user_summary(user) if user is not None else None,
+        "room": room_info(meeting),
+        "state": row.state,
+        "reconnects": row.reconnects,
     }
 
 
@@ -98,8 +113,10 @@ def room_response(
     participant: Participant,
     access_key: str,
     team_name: str,
+    broadcasts: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """§2.1: the full meeting object a participant sees."""
+    """§2.1: the full meeting object a participant sees (``broadcasts``: the running ones,
+    as :func:`broadcast_object` shapes them)."""
     user_ready = meeting.ready
     return {
         "access_key": access_key,
@@ -119,7 +136,7 @@ def room_response(
         "links": links(settings, meeting, access_key),
         "options": merged(meeting.options),
         "presentation": None,
-        "broadcasts": [],
+        "broadcasts": broadcasts or [],
         "recording": None,
         "snapshots": [],
         "playbacks": [],
@@ -127,7 +144,11 @@ def room_response(
     }
 
 
-def observer_room(meeting: Meeting, participants: list[Participant]) -> dict[str, Any]:
+def observer_room(
+    meeting: Meeting,
+    participants: list[Participant],
+    broadcasts: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """§5.6 ``room_update`` content for observers."""
     return {
         **room_info(meeting),
@@ -135,6 +156,6 @@ def observer_room(meeting: Meeting, participants: list[Participant]) -> dict[str
         "participants": [participant_info(p, meeting) for p in participants],
         "playbacks": [],
         "presentation": None,
-        "broadcasts": [],
+        "broadcasts": broadcasts or [],
         "recording": None,
     }

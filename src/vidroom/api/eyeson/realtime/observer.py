@@ -9,9 +9,10 @@ from typing import Any
 
 from vidroom import errors
 from vidroom.api.eyeson import shapes
+from vidroom.api.eyeson.broadcasts import running
 from vidroom.api.eyeson.realtime import protocol
 from vidroom.api.eyeson.realtime.connection import Disconnect, Message
-from vidroom.api.eyeson.realtime.relay import message_sent, options_update
+from vidroom.api.eyeson.realtime.relay import broadcasts_update, message_sent, options_update
 from vidroom.events import catalogue as ev
 from vidroom.events.bus import meeting_topic
 from vidroom.meetings import live
@@ -51,7 +52,10 @@ class ObserverHandler:
             if meeting is None:
                 raise Disconnect("unauthorized")
             found = list(await live.participants(uow.session, meeting))
-            return {"type": "room_update", "content": shapes.observer_room(meeting, found)}
+            content = shapes.observer_room(
+                meeting, found, broadcasts=await running(uow.session, meeting)
+            )
+            return {"type": "room_update", "content": content}
 
     async def subscribed(self, channel: str) -> list[Message]:
         update = await self._room_update()
@@ -78,6 +82,8 @@ class ObserverHandler:
             async with self.state.db.uow() as uow:
                 meeting = await uow.session.get(Meeting, self.meeting_id)
             return [options_update(meeting.options if meeting else None, event)]
+        if isinstance(event, ev.BroadcastChanged):
+            return await broadcasts_update(self.state.db, self.meeting_id)
         return []
 
     async def _participant_update(self, event: ev.ParticipantChanged) -> list[Message]:

@@ -16,10 +16,11 @@ from typing import Any
 
 from vidroom import errors
 from vidroom.api.eyeson import shapes
+from vidroom.api.eyeson.broadcasts import running
 from vidroom.api.eyeson.realtime import protocol
 from vidroom.api.eyeson.realtime.config import Realtime
 from vidroom.api.eyeson.realtime.connection import Disconnect, Message
-from vidroom.api.eyeson.realtime.relay import message_sent, options_update
+from vidroom.api.eyeson.realtime.relay import broadcasts_update, message_sent, options_update
 from vidroom.api.eyeson.sepp.hub import Hub
 from vidroom.db.uow import UnitOfWork
 from vidroom.events import catalogue as ev
@@ -105,6 +106,7 @@ class ParticipantHandler:
             participant,
             self.access_key,
             team.name if team is not None else "",
+            broadcasts=await running(uow.session, meeting),
         )
 
     # --- the protocol ----------------------------------------------------------------------
@@ -160,6 +162,8 @@ class ParticipantHandler:
             return [{"type": "lock", "locked": True}]
         if isinstance(event, ev.MuteAll):
             return await self._stfu(event)
+        if isinstance(event, ev.BroadcastChanged):
+            return await broadcasts_update(self.state.db, event.meeting_id)
         return []
 
     async def _ready(self) -> list[Message]:

@@ -8,6 +8,7 @@ import logging
 
 from vidroom.api.eyeson.sepp import protocol
 from vidroom.api.eyeson.sepp.hub import Hub
+from vidroom.broadcasts import service as broadcasts
 from vidroom.media.contract import Member, Tile
 from vidroom.meetings import live
 
@@ -58,7 +59,24 @@ class SeppMediaEvents:
         """The media worker died: the calls rejoin, the meeting goes on."""
         if self.hub is not None:
             self.hub.media_lost(meeting_id)
+            try:
+                async with self.hub.db.uow() as uow:
+                    await broadcasts.end_all(uow, meeting_id, failed=True, reason="media_lost")
+            except Exception:
+                log.exception("sepp: could not end the broadcasts of %s", meeting_id)
 
     async def voice_activity(self, meeting_id: str, client_id: str, on: bool) -> None:
         if self.hub is not None:
             self.hub.voice_activity(meeting_id, client_id, on)
+
+    async def broadcast_state(
+        self, meeting_id: str, broadcast_id: str, state: str, reason: str | None
+    ) -> None:
+        """A broadcast connected, is reconnecting, failed or ended: recorded and announced."""
+        if self.hub is None:
+            return
+        try:
+            async with self.hub.db.uow() as uow:
+                await broadcasts.on_state(uow, meeting_id, broadcast_id, state, reason)
+        except Exception:
+            log.exception("sepp: could not record broadcast %s as %s", broadcast_id, state[:20])

@@ -1,0 +1,1 @@
+"""Live broadcasts (RTMP) of a meeting: their rows, queries and use cases."""
