@@ -88,7 +88,10 @@ def parse(raw: object) -> ParsedStreamURL:
     scheme = raw.split(":", 1)[0].lower() if ":" in raw else ""
     if scheme not in DEFAULT_PORTS:
         raise StreamURLError("stream_url must be an rtmp:// or rtmps:// URL")
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+    except ValueError:
+        raise StreamURLError("the URL's host is not valid") from None
     if not raw[len(scheme) :].startswith("://"):
         raise StreamURLError("stream_url must be an rtmp:// or rtmps:// URL")
     if "@" in parts.netloc:
@@ -97,7 +100,7 @@ def parse(raw: object) -> ParsedStreamURL:
         raise StreamURLError("stream_url must not contain a fragment")
     host = _host(parts)
     try:
-        port = parts.port or DEFAULT_PORTS[scheme]
+        port = DEFAULT_PORTS[scheme] if parts.port is None else parts.port
     except ValueError:
         raise StreamURLError("the URL's port is not valid") from None
     if not 0 < port < 65536:
