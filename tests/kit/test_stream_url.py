@@ -6,8 +6,7 @@ import asyncio
 
 import pytest
 
-from vidroom.kit import stream_url
-from vidroom.kit.outbound import OutboundError
+from vidroom.kit.outbound import OutboundError, Resolver
 from vidroom.kit.stream_url import StreamURLError, check, parse, redact
 
 
@@ -32,7 +31,8 @@ def test_rtmps_defaults_to_443_and_keeps_a_deeper_app_path_and_a_query_in_the_ke
         "rtmp/app",
     )
     assert parsed.redacted == "rtmps://live-api-s.facebook.com:443/rtmp/app/***"
-    assert "xyz" not in parsed.redacted and "FB-123" not in parsed.redacted
+    assert "xyz" not in parsed.redacted
+    assert "FB-123" not in parsed.redacted
 
 
 def test_ip_literals_and_ports() -> None:
@@ -89,7 +89,7 @@ def test_redact_never_returns_a_key() -> None:
     assert "secret" not in redact("rtmp://user:secret@example.com/live/secret")
 
 
-def _resolver(answers: dict[str, list[str]]) -> stream_url.Resolver:
+def _resolver(answers: dict[str, list[str]]) -> Resolver:
     async def resolve(host: str, port: int) -> list[str]:
         if host not in answers:
             raise OutboundError(f"cannot resolve {host}")
@@ -123,7 +123,10 @@ async def test_check_resolves_once_and_keeps_the_addresses_in_order() -> None:
         ("rtmp://localhost/live/k", {}),
         ("rtmp://stream.localhost/live/k", {}),
         # one private address among public ones refuses the whole name
-        ("rtmp://mixed.example.com/live/k", {"mixed.example.com": ["93.184.216.34", "192.168.0.5"]}),
+        (
+            "rtmp://mixed.example.com/live/k",
+            {"mixed.example.com": ["93.184.216.34", "192.168.0.5"]},
+        ),
     ],
 )
 async def test_private_loopback_and_link_local_are_refused(
@@ -137,12 +140,15 @@ async def test_allow_private_lets_loopback_through() -> None:
     checked = await check("rtmp://127.0.0.1:1935/live/k", allow_private=True)
     assert checked.addresses == ("127.0.0.1",)
     checked = await check("rtmp://localhost:1935/live/k", allow_private=True)
-    assert set(checked.addresses) <= {"127.0.0.1", "::1"} and checked.addresses
+    assert set(checked.addresses) <= {"127.0.0.1", "::1"}
+    assert checked.addresses
 
 
 async def test_a_name_that_does_not_resolve_or_hangs_is_refused() -> None:
     with pytest.raises(StreamURLError, match="cannot resolve"):
-        await check("rtmp://nowhere.example.com/live/k", allow_private=False, resolver=_resolver({}))
+        await check(
+            "rtmp://nowhere.example.com/live/k", allow_private=False, resolver=_resolver({})
+        )
 
     async def hang(host: str, port: int) -> list[str]:
         await asyncio.sleep(30)

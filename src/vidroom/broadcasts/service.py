@@ -219,7 +219,8 @@ async def on_state(
     else:
         return None
     await uow.session.flush()
-    await _emit(uow, meeting, row, kind, row.reason if kind != "streaming.connected" else None)
+    said = reason[:MAX_REASON] if reason and kind != "streaming.connected" else None
+    await _emit(uow, meeting, row, kind, said)
     return row
 
 
