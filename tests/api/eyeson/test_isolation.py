@@ -16,6 +16,9 @@ import pytest
 from tests.api.eyeson.conftest import make_team_key
 from tests.conftest import new_token
 from tests.files.conftest import png
+from vidroom.broadcasts import service as broadcasts
+from vidroom.kit.stream_url import parse
+from vidroom.meetings import live
 from vidroom.settings import Settings
 from vidroom.state import AppState
 
@@ -54,6 +57,12 @@ async def make_side(client: httpx.AsyncClient, state: AppState, team: str) -> Si
     hook = await client.post("/webhooks", data={"url": f"http://127.0.0.1:9/{team}"}, headers=auth)
     assert hook.status_code == 201, hook.text
     webhook = (await client.get("/webhooks", headers=auth)).json()
+    async with state.db.uow() as uow:  # a running broadcast (no media: its row only)
+        meeting, host = await live.access(uow.session, room["access_key"])
+        stream = parse(f"rtmp://ingest.example.com/live/key-of-{team}")
+        await broadcasts.begin(
+            uow, meeting, host, stream=stream, player_url="https://p.example", platform="generic"
+        )
     return Side(
         team=team,
         key=key,
@@ -78,6 +87,15 @@ CASES: list[tuple[str, str, dict[str, str], dict[str, str] | None]] = [
     ("GET", "/rooms/{a.access_key}/files/{v.file_id}/download", {}, None),
     ("PUT", "/rooms/{a.access_key}/files/{v.file_id}", {}, {"name": "pwned.png"}),
     ("DELETE", "/rooms/{a.access_key}/files/{v.file_id}", {}, None),
+    # broadcasts are reached by the meeting's access key only
+    ("POST", "/rooms/{v.guest_token}/broadcasts", {}, {"stream_url": "rtmp://a.example/l/k"}),
+    ("POST", "/rooms/{v.key}/broadcasts", {}, {"stream_url": "rtmp://a.example/l/k"}),
+    ("PUT", "/rooms/{v.guest_token}/broadcasts", {}, {"player_url": "https://evil.example"}),
+    ("PUT", "/rooms/{v.key}/broadcasts/generic", {}, {"player_url": "https://evil.example"}),
+    ("DELETE", "/rooms/{v.guest_token}/broadcasts", {}, None),
+    ("DELETE", "/rooms/{v.key}/broadcasts", {}, None),
+    ("DELETE", "/rooms/{v.guest_token}/broadcasts/generic", {}, None),
+    ("DELETE", "/rooms/{v.user_id}/broadcasts/generic", {"Authorization": "{v.key}"}, None),
     # a guest token is not an access key
     ("GET", "/rooms/{v.guest_token}", {}, None),
     ("DELETE", "/rooms/{v.guest_token}", {}, None),
@@ -108,6 +126,7 @@ async def snapshot(client: httpx.AsyncClient, side: Side) -> dict[str, Any]:
     auth = {"Authorization": side.key}
     return {
         "room": (await client.get(f"/rooms/{side.access_key}")).json()["room"],
+        "broadcasts": (await client.get(f"/rooms/{side.access_key}")).json()["broadcasts"],
         "rooms": (await client.get("/rooms", headers=auth)).json(),
         "users": (await client.get("/rooms/shared/users", headers=auth)).json(),
         "files": (await client.get(f"/rooms/{side.access_key}/files")).json(),
@@ -148,3 +167,18 @@ async def test_listings_show_only_the_own_team(client: httpx.AsyncClient, state:
     assert (await client.get("/webhooks", headers=auth)).json()["id"] == attacker.webhook_id
     files = (await client.get(f"/rooms/{attacker.access_key}/files")).json()["files"]
     assert [f["id"] for f in files] == [attacker.file_id]
+
+
+async def test_a_meeting_sees_and_stops_only_its_own_broadcast(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
+    victim = await make_side(client, state, "victim")
+    attacker = await make_side(client, state, "attacker")
+    before = await snapshot(client, victim)
+    (own,) = (await client.get(f"/rooms/{attacker.access_key}")).json()["broadcasts"]
+    (theirs,) = before["broadcasts"]
+    assert own["id"] != theirs["id"]
+    assert own["user"]["name"] == "host of attacker"
+    assert (await client.delete(f"/rooms/{attacker.access_key}/broadcasts")).status_code == 200
+    assert (await client.delete(f"/rooms/{attacker.access_key}/broadcasts")).status_code == 404
+    assert await snapshot(client, victim) == before

@@ -24,6 +24,11 @@ ROUTES = {
     ("post", "/webhooks"),
     ("get", "/webhooks"),
     ("delete", "/webhooks/{webhook_id}"),
+    ("post", "/rooms/{access_key}/broadcasts"),
+    ("put", "/rooms/{access_key}/broadcasts"),
+    ("put", "/rooms/{access_key}/broadcasts/{platform}"),
+    ("delete", "/rooms/{access_key}/broadcasts"),
+    ("delete", "/rooms/{access_key}/broadcasts/{platform}"),
 }
 
 
