@@ -9,6 +9,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from vidroom.api.deps import StateDep
+from vidroom.broadcasts import repository as broadcasts_repository
 from vidroom.media.contract import MediaStats
 from vidroom.meetings import live
 
@@ -55,6 +56,27 @@ class _Snapshot(Collector):
         yield from _worker_metrics(self.media)
 
 
+class _Broadcasts(Collector):
+    """Live broadcasts as the control plane knows them (from the database, so a replaced media
+    worker does not reset them)."""
+
+    def __init__(self, running: int, reconnects: int) -> None:
+        self.running = running
+        self.reconnects = reconnects
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        yield GaugeMetricFamily(
+            "vidroom_broadcasts_running",
+            "Live broadcasts running (starting, live or reconnecting)",
+            value=self.running,
+        )
+        yield CounterMetricFamily(
+            "vidroom_broadcast_reconnects",
+            "Times a broadcast's ingest dropped and it reconnected",
+            value=self.reconnects,
+        )
+
+
 def _worker_metrics(media: MediaStats):  # type: ignore[no-untyped-def]
     """Per media worker process: CPU, rooms, peers, packets, loop lag, restarts."""
     labels = ["worker"]
@@ -95,7 +117,9 @@ def _worker_metrics(media: MediaStats):  # type: ignore[no-untyped-def]
 async def metrics(state: StateDep) -> Response:
     async with state.db.uow() as uow:
         meetings, participants, online = await live.counts(uow.session)
+        broadcasting, reconnects = await broadcasts_repository.totals(uow.session)
     media = state.media.stats() if state.media is not None else None
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(meetings, participants, online, media))
+    registry.register(_Broadcasts(broadcasting, reconnects))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE)

@@ -380,3 +380,26 @@ async def test_the_webhook_broadcast_update_carries_the_broadcast_without_its_ke
         assert body["type"] == "broadcast_update"
         assert body["broadcast"]["id"] == made["id"]
         assert KEY not in json.dumps(body)
+
+
+async def test_metrics_count_running_broadcasts_and_reconnects(env: Env, acme: TeamKey) -> None:
+    async def figures() -> tuple[float, float]:
+        text = (await env.http.get("/metrics")).text
+        values = dict(
+            line.split(" ", 1) for line in text.splitlines() if line and not line.startswith("#")
+        )
+        return (
+            float(values["vidroom_broadcasts_running"]),
+            float(values["vidroom_broadcast_reconnects_total"]),
+        )
+
+    assert await figures() == (0.0, 0.0)
+    room = await env.room(acme)
+    made = (
+        await env.http.post(f"/rooms/{room['access_key']}/broadcasts", data={"stream_url": URL})
+    ).json()
+    for state in ("live", "reconnecting", "reconnecting", "live", "reconnecting"):
+        await env.events.broadcast_state(meeting_of(room), made["id"], state, None)
+    assert await figures() == (1.0, 3.0)
+    await env.events.broadcast_state(meeting_of(room), made["id"], "ended", "empty")
+    assert await figures() == (0.0, 3.0)
