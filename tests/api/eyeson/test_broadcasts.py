@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -403,3 +404,24 @@ async def test_metrics_count_running_broadcasts_and_reconnects(env: Env, acme: T
     assert await figures() == (1.0, 3.0)
     await env.events.broadcast_state(meeting_of(room), made["id"], "ended", "empty")
     assert await figures() == (0.0, 3.0)
+
+
+async def test_the_stream_key_is_never_logged(
+    env: Env, acme: TeamKey, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    room = await env.room(acme)
+    ak = room["access_key"]
+    made = (await env.http.post(f"/rooms/{ak}/broadcasts", params={"stream_url": URL})).json()
+    await env.events.broadcast_state(meeting_of(room), made["id"], "reconnecting", "reset")
+    bad = await env.http.post(f"/rooms/{ak}/broadcasts", data={"stream_url": URL + "\x01"})
+    assert bad.status_code == 406  # one runs already: refused before the URL is looked at
+    assert (await env.http.delete(f"/rooms/{ak}/broadcasts")).status_code == 200
+    # what the server logged (the test's own HTTP client logs its URLs: not the server's)
+    served = "\n".join(
+        r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))
+    )
+    assert "rtmp://127.0.0.1:1935/live/***" in served
+    access = [r.getMessage() for r in caplog.records if r.name == "vidroom.access"]
+    assert any("/broadcasts" in line for line in access)  # the request was logged, keyless
+    assert KEY not in served
