@@ -66,7 +66,8 @@ class Env:
 
     async def cable(self, access_key: str) -> Cable:
         cable = await Cable.open(f"ws://127.0.0.1:{self.port}/rt?access_key={access_key}")
-        await cable.joined()
+        setup = await cable.joined()
+        cable.first = setup
         return cable
 
     async def rows(self) -> list[Broadcast]:
@@ -123,6 +124,13 @@ async def test_start_update_stop(env: Env, acme: TeamKey) -> None:
     # the key is nowhere else: response, room, database
     listed = (await env.http.get(f"/rooms/{ak}")).json()["broadcasts"]
     assert listed == [made]
+    # so do the room responses of people who join now, host or guest
+    joined = await env.http.post(
+        "/rooms", data={"id": "r1", "user[name]": "second"}, headers=acme.auth
+    )
+    assert joined.json()["broadcasts"] == [made]
+    guest = await env.http.post(f"/guests/{room['room']['guest_token']}", data={"name": "g"})
+    assert guest.json()["broadcasts"] == [made]
     (row,) = await env.rows()
     assert row.stream_redacted == "rtmp://127.0.0.1:1935/live/***"
     assert KEY not in response.text + json.dumps(listed) + repr(row.__dict__)
@@ -314,6 +322,9 @@ async def test_rt_and_observers_follow_the_media_reports(env: Env, acme: TeamKey
     await env.events.broadcast_state(meeting_id, made["id"], "live", None)
     assert [(b["state"], b["reconnects"]) for b in await both()] == [("live", 1)]
     assert (await env.http.get(f"/rooms/{ak}")).json()["broadcasts"][0]["state"] == "live"
+    late = await env.cable(ak)  # room_setup of a socket opened now lists it too
+    assert [(b["id"], b["state"]) for b in late.first["broadcasts"]] == [(made["id"], "live")]
+    await late.close()
     # a report for another meeting changes nothing
     await env.events.broadcast_state("another", made["id"], "failed", "x")
     await env.events.broadcast_state(meeting_id, made["id"], "failed", "no answer within 3 s")

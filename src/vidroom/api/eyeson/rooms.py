@@ -41,6 +41,7 @@ async def _joined_response(
         joined.participant,
         joined.access_key,
         team_name if team_name is not None else await _team_name(session, joined.meeting),
+        broadcasts=await broadcasts.running(session, joined.meeting),
     )
     return JSONResponse(body, status_code=201)
 
