@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,13 +21,16 @@ from vidroom.api.daily.errors import vidroom_error_response as daily_vidroom_err
 from vidroom.api.daily.routes import router as daily_router
 from vidroom.api.deps import describe_validation
 from vidroom.api.eyeson.broadcasts import router as eyeson_broadcasts_router
+from vidroom.api.eyeson.downloads import router as eyeson_downloads_router
 from vidroom.api.eyeson.errors import EYESON_STATUS
 from vidroom.api.eyeson.files import router as eyeson_files_router
 from vidroom.api.eyeson.realtime.redaction import redact_websocket_logs
 from vidroom.api.eyeson.realtime.router import router as eyeson_realtime_router
+from vidroom.api.eyeson.recordings import router as eyeson_recordings_router
 from vidroom.api.eyeson.rooms import router as eyeson_rooms_router
 from vidroom.api.eyeson.sepp.router import router as eyeson_sepp_router
 from vidroom.api.eyeson.sepp.wiring import start_media, start_workers, stop_media
+from vidroom.api.eyeson.snapshots import router as eyeson_snapshots_router
 from vidroom.api.eyeson.webhooks import router as eyeson_webhooks_router
 from vidroom.api.metrics import router as metrics_router
 from vidroom.broadcasts.service import meeting_end_handler
@@ -40,12 +44,16 @@ from vidroom.db.uow import Database
 from vidroom.events.bus import MemoryBus
 from vidroom.events.hub import EventHub
 from vidroom.meetings.supervisor import MeetingSupervisor
+from vidroom.recordings.repair import repair
+from vidroom.recordings.retention import RetentionJob
 from vidroom.settings import Settings
 from vidroom.state import AppState
+from vidroom.storage.media_store import store_for
 from vidroom.web.routes import router as web_router
 from vidroom.webhooks.delivery import DeliveryWorker, WorkerConfig
 
 WEB_DIR = Path(__file__).parent / "web"
+log = logging.getLogger(__name__)
 
 
 async def build_state(settings: Settings, *, migrate: bool = True) -> AppState:
@@ -67,7 +75,7 @@ async def build_state(settings: Settings, *, migrate: bool = True) -> AppState:
         presence_seconds=settings.presence_seconds,
     )
     webhook_config = WorkerConfig.from_settings(settings)
-    webhooks = DeliveryWorker(db, settings.ensure_secret_key(), webhook_config)
+    webhooks = DeliveryWorker(db, settings.ensure_secret_key(), webhook_config, settings)
     events.on_commit_bound(meeting_end_handler(events))  # before the webhooks: they see it
     events.on_commit_bound(webhooks.on_event)
     return AppState(
@@ -100,9 +108,17 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
         built.webhooks.start()
         built.media = start_media(app, built)
         await start_workers(built.media)
+        store = store_for(settings.media_dir)
+        try:
+            await repair(built.db, built.media, store)  # what a killed server left running
+        except Exception:
+            log.exception("could not repair the recordings a previous run left")
+        retention = RetentionJob(built.db, store, days=settings.retention_days)
+        retention.start()
         try:
             yield
         finally:
+            await retention.stop()
             await stop_media(app)
             await built.webhooks.stop()
             await built.supervisor.stop()
@@ -153,6 +169,9 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     app.include_router(eyeson_sepp_router)
     app.include_router(eyeson_files_router)
     app.include_router(eyeson_broadcasts_router)
+    app.include_router(eyeson_recordings_router)
+    app.include_router(eyeson_snapshots_router)
+    app.include_router(eyeson_downloads_router)
     app.include_router(eyeson_webhooks_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(web_router)

@@ -6,7 +6,9 @@ from vidroom.db.base import Base
 from vidroom.events.models import OutboxEvent
 from vidroom.files.models import MeetingFile
 from vidroom.meetings.models import AccessKey, Meeting, MeetingAttendance, Participant
+from vidroom.recordings.models import Recording
 from vidroom.rooms.models import Room
+from vidroom.snapshots.models import Snapshot
 from vidroom.teams.models import ApiKey, Membership, Team
 from vidroom.webhooks.models import Webhook, WebhookDelivery
 
@@ -22,7 +24,9 @@ __all__ = [
     "Membership",
     "OutboxEvent",
     "Participant",
+    "Recording",
     "Room",
+    "Snapshot",
     "Team",
     "User",
     "WebSession",

@@ -121,9 +121,16 @@ class _Job:
 class DeliveryWorker:
     """Background task that delivers webhooks; :meth:`on_event` is the transactional handler."""
 
-    def __init__(self, db: Database, server_secret: str, config: WorkerConfig) -> None:
+    def __init__(
+        self,
+        db: Database,
+        server_secret: str,
+        config: WorkerConfig,
+        settings: Settings | None = None,
+    ) -> None:
         self.db = db
         self.config = config
+        self.settings = settings  # links in recording and snapshot payloads
         self._secret = server_secret
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -134,7 +141,7 @@ class DeliveryWorker:
     # --- inside the emitting transaction --------------------------------------------------------
 
     async def on_event(self, session: AsyncSession, outbox_row: OutboxEvent, event: Event) -> None:
-        rows = await service.record_deliveries(session, outbox_row, event)
+        rows = await service.record_deliveries(session, outbox_row, event, self.settings)
         if rows and not session.info.get(_WAKE_FLAG):
             session.info[_WAKE_FLAG] = True
             sa_event.listen(session.sync_session, "after_commit", self._after_commit, once=True)

@@ -14,17 +14,26 @@ from vidroom.api.eyeson import shapes
 from vidroom.broadcasts.models import Broadcast
 from vidroom.events import catalogue as ev
 from vidroom.meetings.models import Meeting, Participant
+from vidroom.recordings.models import Recording
+from vidroom.settings import Settings
+from vidroom.snapshots.models import Snapshot
 
 ROOM_UPDATE = "room_update"
 PARTICIPANT_UPDATE = "participant_update"
 BROADCAST_UPDATE = "broadcast_update"  # the legacy name (spec §4); one broadcast a delivery
+RECORDING_UPDATE = "recording_update"
+SNAPSHOT_UPDATE = "snapshot_update"
 
 # types that fire today
-ACTIVE_TYPES = (ROOM_UPDATE, PARTICIPANT_UPDATE, BROADCAST_UPDATE)
+ACTIVE_TYPES = (
+    ROOM_UPDATE,
+    PARTICIPANT_UPDATE,
+    BROADCAST_UPDATE,
+    RECORDING_UPDATE,
+    SNAPSHOT_UPDATE,
+)
 # accepted at registration for older clients; they never fire (yet)
 LEGACY_TYPES = (
-    "recording_update",
-    "snapshot_update",
     "presentation_update",
     "user_update",
     "document_update",
@@ -41,11 +50,19 @@ def webhook_type(event: ev.Event) -> str | None:
         return PARTICIPANT_UPDATE
     if isinstance(event, ev.BroadcastChanged):
         return BROADCAST_UPDATE
+    if isinstance(event, ev.RecordingChanged):
+        return RECORDING_UPDATE
+    if isinstance(event, ev.SnapshotCreated):
+        return SNAPSHOT_UPDATE
     return None
 
 
-async def build(session: AsyncSession, event: ev.Event) -> tuple[str, str] | None:
-    """(type, exact JSON body) for ``event``, read inside the emitting transaction."""
+async def build(
+    session: AsyncSession, event: ev.Event, settings: Settings | None = None
+) -> tuple[str, str] | None:
+    """(type, exact JSON body) for ``event``, read inside the emitting transaction
+    (``settings``: for the links of recordings and snapshots; without them those are not
+    delivered)."""
     kind = webhook_type(event)
     if kind is None:
         return None
@@ -58,6 +75,13 @@ async def build(session: AsyncSession, event: ev.Event) -> tuple[str, str] | Non
         if isinstance(event, ev.MeetingEnded):
             resource["shutdown"] = True
         key = "room"
+    elif isinstance(event, ev.RecordingChanged | ev.SnapshotCreated):
+        if settings is None:
+            return None
+        egress = await _egress(session, settings, event, meeting)
+        if egress is None:
+            return None
+        resource, key = egress
     elif isinstance(event, ev.BroadcastChanged):
         found = await _broadcast(session, event, meeting)
         if found is None:
@@ -87,3 +111,30 @@ async def _broadcast(
     resource["event"] = event.type
     resource["reason"] = event.reason
     return resource
+
+
+async def _egress(
+    session: AsyncSession,
+    settings: Settings,
+    event: ev.RecordingChanged | ev.SnapshotCreated,
+    meeting: Meeting,
+) -> tuple[dict[str, Any], str] | None:
+    """§2.4 (as of the event's step, like ``/rt``'s ``recording_update``) or §2.5."""
+    if isinstance(event, ev.SnapshotCreated):
+        snap = await session.get(Snapshot, event.snapshot_id)
+        if snap is None:
+            return None
+        who = await session.get(Participant, snap.participant_id) if snap.participant_id else None
+        return shapes.snapshot_object(settings, snap, who, meeting), "snapshot"
+    row = await session.get(Recording, event.recording_id)
+    if row is None:
+        return None
+    user = await session.get(Participant, row.participant_id) if row.participant_id else None
+    body = shapes.recording_object(settings, row, user, meeting)
+    if event.type in ("recording.started", "recording.paused", "recording.resumed"):
+        body["duration"] = None
+        body["links"]["download"] = None
+    elif event.type == "recording.stopped":
+        body["links"]["download"] = None
+    body["event"] = event.type
+    return body, "recording"

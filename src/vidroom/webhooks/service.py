@@ -15,6 +15,7 @@ from vidroom.events.catalogue import Event
 from vidroom.events.models import OutboxEvent
 from vidroom.kit import outbound
 from vidroom.kit.clock import utc_now
+from vidroom.settings import Settings
 from vidroom.teams.models import ApiKey, Team
 from vidroom.webhooks import payload, repository, signing
 from vidroom.webhooks.models import Webhook, WebhookDelivery
@@ -120,7 +121,7 @@ async def remove(session: AsyncSession, key: ApiKey, webhook_id: str) -> None:
 
 
 async def record_deliveries(
-    session: AsyncSession, outbox_row: OutboxEvent, event: Event
+    session: AsyncSession, outbox_row: OutboxEvent, event: Event, settings: Settings | None = None
 ) -> list[WebhookDelivery]:
     """Inside the emitting transaction: one delivery per webhook of the team that wants it."""
     kind = payload.webhook_type(event)
@@ -130,7 +131,7 @@ async def record_deliveries(
              if kind in (w.types or [])]  # fmt: skip
     if not hooks:
         return []
-    built = await payload.build(session, event)
+    built = await payload.build(session, event, settings)
     if built is None:
         return []
     kind, body = built

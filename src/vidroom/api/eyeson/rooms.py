@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vidroom import errors
 from vidroom.api.deps import StateDep
-from vidroom.api.eyeson import broadcasts, shapes
+from vidroom.api.eyeson import shapes
 from vidroom.api.eyeson.auth import api_key_of, team_of
+from vidroom.api.eyeson.egress_state import room_fields
 from vidroom.api.eyeson.errors import EyesonRoute
 from vidroom.api.eyeson.request import params
 from vidroom.kit.params import get_bool, get_dict, get_str
@@ -41,7 +42,7 @@ async def _joined_response(
         joined.participant,
         joined.access_key,
         team_name if team_name is not None else await _team_name(session, joined.meeting),
-        broadcasts=await broadcasts.running(session, joined.meeting),
+        **await room_fields(session, state.settings, joined.meeting),
     )
     return JSONResponse(body, status_code=201)
 
@@ -109,7 +110,7 @@ async def list_rooms(request: Request, state: StateDep) -> list[dict[str, Any]]:
 async def get_room(access_key: str, state: StateDep) -> JSONResponse:
     async with state.db.reader() as uow:
         found = await live.room_access(uow.session, access_key)
-        running = await broadcasts.running(uow.session, found.meeting)
+        fields = await room_fields(uow.session, state.settings, found.meeting)
     return JSONResponse(
         shapes.room_response(
             state.settings,
@@ -117,7 +118,7 @@ async def get_room(access_key: str, state: StateDep) -> JSONResponse:
             found.participant,
             access_key,
             found.team_name,
-            broadcasts=running,
+            **fields,
         )
     )
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from vidroom.broadcasts.models import Broadcast
-from vidroom.kit import turn
+from vidroom.kit import signed_url, turn
 from vidroom.kit.clock import iso_z
 from vidroom.kit.signaling_token import issue
 from vidroom.meetings.models import Meeting, Participant
 from vidroom.meetings.options import merged
+from vidroom.recordings.models import Recording
+from vidroom.recordings.service import downloadable
 from vidroom.settings import Settings
+from vidroom.snapshots.models import Snapshot
 
 
 def ws_base(base_url: str) -> str:
@@ -53,6 +56,41 @@ def broadcast_object(row: Broadcast, user: Participant | None, meeting: Meeting)
         "room": room_info(meeting),
         "state": row.state,
         "reconnects": row.reconnects,
+    }
+
+
+def recording_object(
+    settings: Settings, row: Recording, user: Participant | None, meeting: Meeting
+) -> dict[str, Any]:
+    """§2.4: duration and download null while recording; duration once stopped; download (a
+    signed link, valid 1 h) once ready. Plus (beyond the spec) ``paused``."""
+    base = settings.base_url
+    download = None
+    if downloadable(row):
+        download = signed_url.link(base, settings.ensure_secret_key(), "recordings", row.id)
+    return {
+        "id": row.id,
+        "created_at": int(row.created_at.timestamp()),
+        "duration": None if row.duration is None else round(row.duration),
+        "links": {"self": f"{base}/recordings/{row.id}", "download": download},
+        "user": user_summary(user) if user is not None else None,
+        "room": room_info(meeting),
+        "paused": row.paused,
+    }
+
+
+def snapshot_object(
+    settings: Settings, row: Snapshot, user: Participant | None, meeting: Meeting
+) -> dict[str, Any]:
+    """§2.5 with a fresh signed download link (valid 1 h)."""
+    secret = settings.ensure_secret_key()
+    return {
+        "id": row.id,
+        "name": str(int(row.created_at.timestamp())),
+        "links": {"download": signed_url.link(settings.base_url, secret, "snapshots", row.id)},
+        "creator": user_summary(user) if user is not None else None,
+        "created_at": iso_z(row.created_at),
+        "room": room_info(meeting),
     }
 
 
@@ -114,9 +152,12 @@ def room_response(
     access_key: str,
     team_name: str,
     broadcasts: list[dict[str, Any]] | None = None,
+    recording: dict[str, Any] | None = None,
+    snapshots: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """§2.1: the full meeting object a participant sees (``broadcasts``: the running ones,
-    as :func:`broadcast_object` shapes them)."""
+    as :func:`broadcast_object` shapes them; ``recording``: the running one; ``snapshots``:
+    the meeting's)."""
     user_ready = meeting.ready
     return {
         "access_key": access_key,
@@ -137,8 +178,8 @@ def room_response(
         "options": merged(meeting.options),
         "presentation": None,
         "broadcasts": broadcasts or [],
-        "recording": None,
-        "snapshots": [],
+        "recording": recording,
+        "snapshots": snapshots or [],
         "playbacks": [],
         "signaling": signaling(settings, meeting, participant),
     }
@@ -148,6 +189,7 @@ def observer_room(
     meeting: Meeting,
     participants: list[Participant],
     broadcasts: list[dict[str, Any]] | None = None,
+    recording: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """§5.6 ``room_update`` content for observers."""
     return {
@@ -157,5 +199,5 @@ def observer_room(
         "playbacks": [],
         "presentation": None,
         "broadcasts": broadcasts or [],
-        "recording": None,
+        "recording": recording,
     }

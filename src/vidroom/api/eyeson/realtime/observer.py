@@ -10,9 +10,16 @@ from typing import Any
 from vidroom import errors
 from vidroom.api.eyeson import shapes
 from vidroom.api.eyeson.broadcasts import running
+from vidroom.api.eyeson.egress_state import recording_of
 from vidroom.api.eyeson.realtime import protocol
 from vidroom.api.eyeson.realtime.connection import Disconnect, Message
-from vidroom.api.eyeson.realtime.relay import broadcasts_update, message_sent, options_update
+from vidroom.api.eyeson.realtime.relay import (
+    broadcasts_update,
+    message_sent,
+    options_update,
+    recording_update,
+    snapshot_update,
+)
 from vidroom.events import catalogue as ev
 from vidroom.events.bus import meeting_topic
 from vidroom.meetings import live
@@ -53,7 +60,10 @@ class ObserverHandler:
                 raise Disconnect("unauthorized")
             found = list(await live.participants(uow.session, meeting))
             content = shapes.observer_room(
-                meeting, found, broadcasts=await running(uow.session, meeting)
+                meeting,
+                found,
+                broadcasts=await running(uow.session, meeting),
+                recording=await recording_of(uow.session, self.state.settings, meeting),
             )
             return {"type": "room_update", "content": content}
 
@@ -84,6 +94,10 @@ class ObserverHandler:
             return [options_update(meeting.options if meeting else None, event)]
         if isinstance(event, ev.BroadcastChanged):
             return await broadcasts_update(self.state.db, self.meeting_id)
+        if isinstance(event, ev.RecordingChanged):
+            return await recording_update(self.state.db, self.state.settings, event)
+        if isinstance(event, ev.SnapshotCreated):
+            return await snapshot_update(self.state.db, self.state.settings, event)
         return []
 
     async def _participant_update(self, event: ev.ParticipantChanged) -> list[Message]:

@@ -16,11 +16,17 @@ from typing import Any
 
 from vidroom import errors
 from vidroom.api.eyeson import shapes
-from vidroom.api.eyeson.broadcasts import running
+from vidroom.api.eyeson.egress_state import room_fields
 from vidroom.api.eyeson.realtime import protocol
 from vidroom.api.eyeson.realtime.config import Realtime
 from vidroom.api.eyeson.realtime.connection import Disconnect, Message
-from vidroom.api.eyeson.realtime.relay import broadcasts_update, message_sent, options_update
+from vidroom.api.eyeson.realtime.relay import (
+    broadcasts_update,
+    message_sent,
+    options_update,
+    recording_update,
+    snapshot_update,
+)
 from vidroom.api.eyeson.sepp.hub import Hub
 from vidroom.db.uow import UnitOfWork
 from vidroom.events import catalogue as ev
@@ -106,7 +112,7 @@ class ParticipantHandler:
             participant,
             self.access_key,
             team.name if team is not None else "",
-            broadcasts=await running(uow.session, meeting),
+            **await room_fields(uow.session, self.state.settings, meeting),
         )
 
     # --- the protocol ----------------------------------------------------------------------
@@ -164,6 +170,10 @@ class ParticipantHandler:
             return await self._stfu(event)
         if isinstance(event, ev.BroadcastChanged):
             return await broadcasts_update(self.state.db, event.meeting_id)
+        if isinstance(event, ev.RecordingChanged):
+            return await recording_update(self.state.db, self.state.settings, event)
+        if isinstance(event, ev.SnapshotCreated):
+            return await snapshot_update(self.state.db, self.state.settings, event)
         return []
 
     async def _ready(self) -> list[Message]:

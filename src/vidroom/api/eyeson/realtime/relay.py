@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from vidroom.api.eyeson.broadcasts import running
+from vidroom.api.eyeson.recordings import recording_body
+from vidroom.api.eyeson.snapshots import snapshot_body
 from vidroom.db.uow import Database
 from vidroom.events import catalogue as ev
 from vidroom.kit.clock import iso_z
 from vidroom.meetings.models import Meeting
 from vidroom.meetings.options import merged
+from vidroom.recordings.models import Recording
+from vidroom.settings import Settings
+from vidroom.snapshots.models import Snapshot
 
 
 def message_sent(event: ev.MessageSent) -> dict[str, Any]:
@@ -35,3 +40,33 @@ async def broadcasts_update(db: Database, meeting_id: str) -> list[dict[str, Any
         if meeting is None:
             return []
         return [{"type": "broadcasts_update", "broadcasts": await running(uow.session, meeting)}]
+
+
+async def recording_update(
+    db: Database, settings: Settings, event: ev.RecordingChanged
+) -> list[dict[str, Any]]:
+    """``recording_update`` (§2.4) as of the event's step: no download link yet at
+    ``recording.stopped`` (the next step, ready, brings it)."""
+    async with db.reader() as uow:
+        row = await uow.session.get(Recording, event.recording_id)
+        if row is None:
+            return []
+        body = await recording_body(uow.session, settings, row)
+    if event.type in ("recording.started", "recording.paused", "recording.resumed"):
+        body["duration"] = None
+        body["links"]["download"] = None
+    elif event.type == "recording.stopped":
+        body["links"]["download"] = None
+    return [{"type": "recording_update", "recording": body}]
+
+
+async def snapshot_update(
+    db: Database, settings: Settings, event: ev.SnapshotCreated
+) -> list[dict[str, Any]]:
+    """``snapshot_update`` with only the new snapshot (§2.5)."""
+    async with db.reader() as uow:
+        row = await uow.session.get(Snapshot, event.snapshot_id)
+        if row is None:
+            return []
+        body = await snapshot_body(uow.session, settings, row)
+    return [{"type": "snapshot_update", "snapshots": [body]}]

@@ -9,8 +9,11 @@ import logging
 from vidroom.api.eyeson.sepp import protocol
 from vidroom.api.eyeson.sepp.hub import Hub
 from vidroom.broadcasts import service as broadcasts
-from vidroom.media.contract import Member, Tile
+from vidroom.media.contract import Member, RecordingResult, Tile
 from vidroom.meetings import live
+from vidroom.recordings import repair
+from vidroom.recordings import service as recordings
+from vidroom.storage.media_store import MediaStore
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +23,9 @@ class SeppMediaEvents:
     (which needs it) and bound to the hub afterwards; reports before binding only touch the
     database."""
 
-    def __init__(self, hub: Hub | None = None) -> None:
+    def __init__(self, hub: Hub | None = None, store: MediaStore | None = None) -> None:
         self.hub = hub
+        self.store = store  # where recordings are (to repair those of a lost room)
 
     def bind(self, hub: Hub) -> None:
         self.hub = hub
@@ -64,6 +68,11 @@ class SeppMediaEvents:
                     await broadcasts.end_all(uow, meeting_id, failed=True, reason="media_lost")
             except Exception:
                 log.exception("sepp: could not end the broadcasts of %s", meeting_id)
+            if self.store is not None:
+                try:
+                    await repair.repair(self.hub.db, self.hub.media, self.store, meeting_id)
+                except Exception:
+                    log.exception("sepp: could not repair the recordings of %s", meeting_id)
 
     async def voice_activity(self, meeting_id: str, client_id: str, on: bool) -> None:
         if self.hub is not None:
@@ -80,3 +89,16 @@ class SeppMediaEvents:
                 await broadcasts.on_state(uow, meeting_id, broadcast_id, state, reason)
         except Exception:
             log.exception("sepp: could not record broadcast %s as %s", broadcast_id, state[:20])
+
+    async def recording_ended(self, meeting_id: str, result: RecordingResult, reason: str) -> None:
+        """The room ended a recording (everyone left, the room closed, writing failed)."""
+        if self.hub is None:
+            return
+        try:
+            async with self.hub.db.uow() as uow:
+                error = (
+                    f"the recording could not be written ({reason})" if reason == "error" else None
+                )
+                await recordings.finish(uow, result.recording_id, result, error=error)
+        except Exception:
+            log.exception("sepp: could not record the end of recording %s", result.recording_id)

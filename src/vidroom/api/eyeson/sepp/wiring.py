@@ -31,6 +31,7 @@ from vidroom.media.contract import IceServerSpec, MediaControl
 from vidroom.media.pool import WorkerPool, default_size
 from vidroom.settings import Settings
 from vidroom.state import AppState
+from vidroom.storage.media_store import store_for
 
 # The media server's own TURN credential is minted once, at start, and must stay valid for the
 # whole life of the process (coturn refuses a username past its expiry, also when refreshing an
@@ -73,7 +74,7 @@ def start_media(app: FastAPI, state: AppState, config: SeppConfig | None = None)
     process. :func:`stop_media` at shutdown. (The media stack is imported here, not when this
     module is, and in the API process only when it runs media itself.)"""
     settings = state.settings
-    events = SeppMediaEvents()
+    events = SeppMediaEvents(store=store_for(settings.media_dir))
     ice = media_ice_servers(settings)
     workers = settings.media_workers
     media: MediaControl

@@ -1,0 +1,1 @@
+"""Recordings of a meeting's composite."""

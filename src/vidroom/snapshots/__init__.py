@@ -1,0 +1,1 @@
+"""Snapshots (PNG) of a meeting's composite."""

@@ -1,0 +1,1 @@
+"""Where recordings and snapshots live (one small interface; local files now)."""
