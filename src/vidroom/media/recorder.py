@@ -55,6 +55,11 @@ AAC_BITRATE = 96_000
 _STOP = object()
 
 
+def open_fragmented(path: str) -> Any:
+    """An output container for fragmented MP4: moov first, a fragment per keyframe."""
+    return av.open(path, "w", format="mp4", options={"movflags": MOVFLAGS})
+
+
 class Recorder:
     def __init__(
         self, target: RecordingTarget, on_error: Callable[[Recorder], None] | None = None
@@ -186,9 +191,7 @@ class Recorder:
 
     def _open(self, first: VideoPacket) -> None:
         os.makedirs(os.path.dirname(self.target.path) or ".", exist_ok=True)
-        container: Any = av.open(
-            self.target.path, "w", format="mp4", options={"movflags": MOVFLAGS}
-        )
+        container = open_fragmented(self.target.path)
         video = container.add_mux_stream("h264", width=first.width, height=first.height)
         video.time_base = VIDEO_TIME_BASE
         # The AudioSpecificConfig comes from an AAC encoder context set up exactly like the
