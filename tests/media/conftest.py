@@ -35,8 +35,6 @@ class Recorder:
     lost: list[tuple[str, list[str]]] = field(default_factory=list)
     recordings: list[tuple[str, RecordingResult, str]] = field(default_factory=list)
     broadcasts: list[tuple[str, str, str, str | None]] = field(default_factory=list)
-    recordings: list[tuple[str, RecordingResult, str]] = field(default_factory=list)
-    broadcasts: list[tuple[str, str, str, str | None]] = field(default_factory=list)
 
     async def peer_connected(self, meeting_id: str, participant_id: str) -> None:
         self.connected.append((meeting_id, participant_id))
@@ -54,14 +52,6 @@ class Recorder:
 
     async def room_lost(self, meeting_id: str, participant_ids: list[str]) -> None:
         self.lost.append((meeting_id, participant_ids))
-
-    async def recording_ended(self, meeting_id: str, result: RecordingResult, reason: str) -> None:
-        self.recordings.append((meeting_id, result, reason))
-
-    async def broadcast_state(
-        self, meeting_id: str, broadcast_id: str, state: str, reason: str | None
-    ) -> None:
-        self.broadcasts.append((meeting_id, broadcast_id, state, reason))
 
     async def recording_ended(self, meeting_id: str, result: RecordingResult, reason: str) -> None:
         self.recordings.append((meeting_id, result, reason))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +33,7 @@ class Probe:
 
     def max_step(self) -> float:
         times = self.video_times
-        return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
+        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
 
 
 def probe(path: str, *, every: int = 5) -> Probe:

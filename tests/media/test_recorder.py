@@ -4,14 +4,13 @@ participants with distinct colours and tones, the file probed with PyAV."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.media.conftest import Client, Recorder, close_to, until
 from tests.media.recordings import colour_at, probe
-from vidroom.media.contract import RecordingTarget, RoomSpec
+from vidroom.media.contract import RecordingTarget
 from vidroom.media.supervisor import MediaSupervisor
 from vidroom.media.testing import dominant_tones
 
@@ -61,7 +60,7 @@ async def test_a_recording_holds_both_tiles_and_both_tones(
     print(f"wall {wall:.2f}s, result {result}, video {found.video_span:.2f}s")
     assert result.recording_id == "rec-1"
     assert result.path == path
-    assert result.size == os.path.getsize(path) > 100_000
+    assert result.size == Path(path).stat().st_size > 100_000  # noqa: ASYNC240
     assert abs(result.duration - 10) < 1
     assert abs(found.video_span - 10) < 1
     assert abs(found.audio.shape[0] / found.audio_rate - 10) < 1
@@ -113,4 +112,3 @@ async def test_pause_leaves_no_gap_and_no_frozen_stretch(
     # the new colour shows right where the pause was: no frozen picture filling the 3 s
     assert abs(colours[switch][0] - 3.5) < 0.7, colours[switch][0]
     assert events.recordings == []  # stop_recording reports nothing
-
