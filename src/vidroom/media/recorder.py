@@ -74,6 +74,7 @@ class Recorder:
         self._paused = False
         self._waiting = True  # for a keyframe: at the start, on resume, after an overflow
         self._stopped = False
+        self._resumed = False  # a pause ended: the next keyframe closes the gap
         self.failed: BaseException | None = None
         # the muxing thread's state
         self._container: Any = None
@@ -106,6 +107,13 @@ class Recorder:
             if self._waiting:
                 if not packet.keyframe:
                     return
+                if self._resumed:  # the file goes on right after its last frame
+                    try:
+                        self._queue.put_nowait(_RESUME)
+                    except queue.Full:
+                        self.dropped += 1
+                        return
+                    self._resumed = False
                 self._waiting = False
             try:
                 self._queue.put_nowait(packet)
@@ -136,7 +144,7 @@ class Recorder:
             if self._paused:
                 self._paused = False
                 self._waiting = True
-                self._queue.put(_RESUME)
+                self._resumed = True
 
     def stop(self) -> RecordingResult:
         """Finish the file (blocking: call it in an executor) and say what it holds."""
