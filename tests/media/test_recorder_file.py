@@ -4,7 +4,9 @@ egress's real AAC encoder, without peers: what lands in the file, packet by pack
 from __future__ import annotations
 
 import os
+import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -195,3 +197,26 @@ def test_stop_before_any_media(tmp_path: Path) -> None:
     result = started(path).stop()
     assert (result.recording_id, result.duration, result.size) == ("r", 0, 0)
     assert not path.exists()
+
+
+def test_the_file_on_disk_plays_up_to_the_last_second_while_recording(
+    feed: Feed, tmp_path: Path
+) -> None:
+    """What a SIGKILL leaves: the bytes on disk now, the recorder still running."""
+    path = tmp_path / "h.mp4"
+    rec = started(path)
+    try:
+        feed.run(rec, 105)  # 7 s; the encoder's own keyframes come at 0 s and 4 s
+        deadline = time.monotonic() + 5
+        while not rec._queue.empty() and time.monotonic() < deadline:  # the thread caught up
+            time.sleep(0.02)
+        time.sleep(0.2)
+        cut = tmp_path / "cut.mp4"
+        shutil.copyfile(path, cut)
+        found = probe(str(cut), every=1)
+    finally:
+        rec.stop()
+    assert found.errors == 0
+    assert found.video_span >= 7 - 1.1, found.video_span  # at most about a second lost
+    assert found.audio.shape[0] / 48000 >= 7 - 1.5
+    assert probe(str(path)).video_span == pytest.approx(7.0, abs=0.01)

@@ -3,9 +3,11 @@
 A :class:`Recorder` is a :class:`~vidroom.media.egress_types.Sink`: the room's render and audio
 threads hand it the room's own H.264 and AAC packets; it queues them (bounded, never blocking)
 and muxes them on a thread of its own with FFmpeg's ``mp4`` muxer (stream copy), movflags
-``frag_keyframe+empty_moov+default_base_moof``: the moov box comes first and a fragment is
-written per keyframe interval, so a killed process leaves a file playable up to its last
-fragment (``finalize.py`` repairs the tail).
+``frag_keyframe+empty_moov+default_base_moof`` with ``frag_duration`` 1 s and
+``flush_packets``: the moov box comes first and a fragment is written (and flushed to the file)
+at every keyframe and at least every second, so a killed process leaves a file playable up to
+its last fragment, about a second short at most (``finalize.py`` repairs the tail). A fragment
+may then start on an inter frame; its references are in the fragment before it.
 
 Video starts at a keyframe; the muxer builds its ``avcC`` from that keyframe's in-band SPS/PPS
 (the encoder repeats them on every keyframe, Annex B). A resolution change (widescreen on/off)
@@ -47,6 +49,14 @@ from vidroom.media.egress_types import (
 log = logging.getLogger(__name__)
 
 MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
+FRAGMENT_SECONDS = 1.0
+MUX_OPTIONS = {
+    "movflags": MOVFLAGS,
+    # a fragment at every keyframe and at least every second, so a kill loses about a second
+    "frag_duration": str(int(FRAGMENT_SECONDS * 1_000_000)),
+    # each finished fragment goes to the file at once (not left in FFmpeg's 32 KB AVIO buffer)
+    "flush_packets": "1",
+}
 QUEUE_SIZE = 600  # ~10 s of video and audio packets together
 VIDEO_TIME_BASE = Fraction(1, VIDEO_CLOCK)
 AUDIO_TIME_BASE = Fraction(1, AUDIO_SAMPLE_RATE)
@@ -57,7 +67,7 @@ _STOP = object()
 
 def open_fragmented(path: str) -> Any:
     """An output container for fragmented MP4: moov first, a fragment per keyframe."""
-    return av.open(path, "w", format="mp4", options={"movflags": MOVFLAGS})
+    return av.open(path, "w", format="mp4", options=dict(MUX_OPTIONS))
 
 
 class Recorder:
