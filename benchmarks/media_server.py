@@ -120,7 +120,7 @@ class PerPeerRoom(RoomMedia):
         pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * 90000))
         self._last_pts = pts
         encoders = [(p.participant_id, self.encoders[p.participant_id]) for p in peers]
-        future = self._executor.submit(self._render_each, cells, sources, pts, encoders)
+        future = self.executor.submit(self._render_each, cells, sources, pts, encoders)
         self._inflight = future
         out = await asyncio.wrap_future(future)
         for participant_id, packets in out.items():

@@ -17,7 +17,7 @@ import pytest
 from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from vidroom.media.contract import Answer, Member, PeerSpec, Tile
+from vidroom.media.contract import Answer, Member, PeerSpec, RecordingResult, Tile
 from vidroom.media.supervisor import MediaSupervisor
 from vidroom.media.testing import ColorVideoTrack, ToneAudioTrack, loopback_ice
 
@@ -33,6 +33,8 @@ class Recorder:
     layouts: list[tuple[str, list[Member], list[Tile]]] = field(default_factory=list)
     voice: list[tuple[str, str, bool]] = field(default_factory=list)
     lost: list[tuple[str, list[str]]] = field(default_factory=list)
+    recordings: list[tuple[str, RecordingResult, str]] = field(default_factory=list)
+    broadcasts: list[tuple[str, str, str, str | None]] = field(default_factory=list)
 
     async def peer_connected(self, meeting_id: str, participant_id: str) -> None:
         self.connected.append((meeting_id, participant_id))
@@ -50,6 +52,14 @@ class Recorder:
 
     async def room_lost(self, meeting_id: str, participant_ids: list[str]) -> None:
         self.lost.append((meeting_id, participant_ids))
+
+    async def recording_ended(self, meeting_id: str, result: RecordingResult, reason: str) -> None:
+        self.recordings.append((meeting_id, result, reason))
+
+    async def broadcast_state(
+        self, meeting_id: str, broadcast_id: str, state: str, reason: str | None
+    ) -> None:
+        self.broadcasts.append((meeting_id, broadcast_id, state, reason))
 
 
 class Client:

@@ -27,13 +27,17 @@ from typing import Any
 
 from vidroom.media.contract import (
     Answer,
+    BroadcastTarget,
     IceServerSpec,
     MediaError,
     MediaEvents,
     MediaStats,
     Member,
     PeerSpec,
+    RecordingResult,
+    RecordingTarget,
     RoomSpec,
+    SnapshotImage,
     WorkerConfig,
 )
 from vidroom.media.slot import CALL_SECONDS, WorkerSlot, launch
@@ -43,6 +47,8 @@ log = logging.getLogger(__name__)
 
 START_SECONDS = 30.0  # a new worker must answer ``configure`` within this
 JOIN_SECONDS = 20.0  # an SDP answer (ICE gathering, with STUN/TURN) within this
+EGRESS_STOP_SECONDS = 20.0  # finishing a file or closing an RTMP connection within this
+FINALIZE_SECONDS = 300.0  # repairing a cut-off recording (a stream copy of the whole file)
 RESTART_BACKOFF = (0.0, 0.5, 1.0, 2.0, 5.0)  # between replacements of a crashing slot
 
 
@@ -222,6 +228,12 @@ class WorkerPool:
             return self.events.peer_closed(meeting_id, str(args[1]), str(args[2]))
         if method == "voice_activity":
             return self.events.voice_activity(meeting_id, str(args[1]), bool(args[2]))
+        if method == "recording_ended" and isinstance(args[1], RecordingResult):
+            return self.events.recording_ended(meeting_id, args[1], str(args[2]))
+        if method == "broadcast_state":
+            _, broadcast_id, state, reason = args
+            reason = None if reason is None else str(reason)
+            return self.events.broadcast_state(meeting_id, str(broadcast_id), str(state), reason)
         log.warning("media worker %d: unknown report %r", slot.index, method)
         return None
 
@@ -323,6 +335,58 @@ class WorkerPool:
         connection = await self._placed(meeting_id)
         if connection is not None:
             await connection.call("set_presenter", meeting_id, participant_id, within=CALL_SECONDS)
+
+    async def _room_call(self, meeting_id: str, method: str, *args: Any, within: float) -> Any:
+        connection = await self._placed(meeting_id)
+        if connection is None:
+            raise MediaError(404, "no media room for this meeting")
+        return await connection.call(method, meeting_id, *args, within=within)
+
+    async def start_recording(self, meeting_id: str, target: RecordingTarget) -> None:
+        await self._room_call(meeting_id, "start_recording", target, within=CALL_SECONDS)
+
+    async def pause_recording(self, meeting_id: str, recording_id: str, paused: bool) -> None:
+        await self._room_call(
+            meeting_id, "pause_recording", recording_id, paused, within=CALL_SECONDS
+        )
+
+    async def stop_recording(self, meeting_id: str, recording_id: str) -> RecordingResult:
+        result = await self._room_call(
+            meeting_id, "stop_recording", recording_id, within=EGRESS_STOP_SECONDS
+        )
+        if not isinstance(result, RecordingResult):
+            raise MediaError(500, "the media worker sent no recording result")
+        return result
+
+    async def finalize_recording(self, recording_id: str, path: str) -> RecordingResult:
+        await self.start()
+        live = self._live()
+        if not live:
+            raise MediaError(503, "no media worker is available")
+        slot = min(live, key=lambda s: s.load(0))
+        connection = self._connection(slot)
+        result = await connection.call(
+            "finalize_recording", recording_id, path, within=FINALIZE_SECONDS
+        )
+        if not isinstance(result, RecordingResult):
+            raise MediaError(500, "the media worker sent no recording result")
+        return result
+
+    async def start_broadcast(self, meeting_id: str, target: BroadcastTarget) -> None:
+        await self._room_call(meeting_id, "start_broadcast", target, within=CALL_SECONDS)
+
+    async def stop_broadcast(self, meeting_id: str, broadcast_id: str) -> None:
+        connection = await self._placed(meeting_id)
+        if connection is not None:
+            await connection.call(
+                "stop_broadcast", meeting_id, broadcast_id, within=EGRESS_STOP_SECONDS
+            )
+
+    async def snapshot(self, meeting_id: str) -> SnapshotImage:
+        image = await self._room_call(meeting_id, "snapshot", within=CALL_SECONDS)
+        if not isinstance(image, SnapshotImage):
+            raise MediaError(500, "the media worker sent no snapshot")
+        return image
 
     def members(self, meeting_id: str) -> list[Member]:
         return list(self._members.get(meeting_id, []))

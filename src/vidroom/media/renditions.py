@@ -18,6 +18,8 @@ Each codec's packets are also packetized here, once per frame in the worker thre
 
 from __future__ import annotations
 
+from typing import Any
+
 import av
 
 from vidroom.media.encoder import CODECS, SharedEncoder
@@ -44,9 +46,14 @@ class Renditions:
         self.size, self.fps = size, fps
 
     def encode(
-        self, frame: av.VideoFrame, pts: int, codecs: set[str]
+        self,
+        frame: av.VideoFrame,
+        pts: int,
+        codecs: set[str],
+        h264: list[av.Packet[Any]] | None = None,
     ) -> dict[str, list[EncodedFrame]]:
-        """Worker thread: the frame in each of ``codecs``, packetized for RTP."""
+        """Worker thread: the frame in each of ``codecs``, packetized for RTP. ``h264``, when
+        given, receives the H.264 ``av.Packet`` objects themselves (for the room's egress)."""
         stale = [
             codec
             for codec, encoder in self._encoders.items()
@@ -65,7 +72,10 @@ class Renditions:
             packetizer = self._packetizers.get(codec)
             if packetizer is None:
                 packetizer = self._packetizers[codec] = Packetizer(codec)
-            frames = (packetizer.packetize(p) for p in encoder.encode(frame, pts))
+            packets = encoder.encode(frame, pts)
+            if codec == "H264" and h264 is not None:
+                h264.extend(packets)
+            frames = (packetizer.packetize(p) for p in packets)
             out[codec] = [f for f in frames if f is not None]
         return out
 

@@ -43,7 +43,8 @@ from vidroom.media.contract import (
     RoomStats,
     Tile,
 )
-from vidroom.media.mixer import Mixer
+from vidroom.media.egress import RoomEgress
+from vidroom.media.mixer import Mix, Mixer
 from vidroom.media.pacing import FrameMeter, paced
 from vidroom.media.packetizer import EncodedFrame
 from vidroom.media.peer import Peer, voice_message
@@ -82,7 +83,7 @@ class RoomMedia:
         self.mixer = Mixer()
         self.audio_encoder = AudioEncoder()
         self._muted: set[str] = set()
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"media-{spec.meeting_id}")
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"media-{spec.meeting_id}")
         # Opus encoding of every mix of a tick: its own thread, so a 5-10 ms video encode
         # never delays the 20 ms audio tick.
         self._audio_executor = ThreadPoolExecutor(1, thread_name_prefix=f"audio-{spec.meeting_id}")
@@ -92,6 +93,13 @@ class RoomMedia:
         self._next_spec: RoomSpec | None = None
         self._inflight: Future[dict[str, list[Any]]] | None = None  # a frame being encoded
         self._t0 = time.monotonic()
+        self.egress = RoomEgress(  # recordings, broadcasts, snapshots (egress.py)
+            spec.meeting_id,
+            events,
+            t0=self._t0,
+            request_keyframe=lambda: self.renditions.request_keyframe("H264"),
+            report=lambda call: self._spawn(self._report(call)),
+        )
         self._last_pts = -1
         self.meter = FrameMeter()
         self._name = f"media room {spec.meeting_id}"
@@ -138,7 +146,7 @@ class RoomMedia:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._executor.shutdown(wait=True)
+        self.executor.shutdown(wait=True)
         self._audio_executor.shutdown(wait=True)
         self.renditions.close()
 
@@ -208,6 +216,8 @@ class RoomMedia:
         if self.presenter == participant_id:
             self.presenter = None
         await peer.close()
+        if not self.peers:
+            await self.egress.end("empty")
         if reason is not None:
             await self._report(
                 self.events.peer_closed(self.spec.meeting_id, participant_id, reason)
@@ -327,8 +337,8 @@ class RoomMedia:
         sources = [TileSource(p.spec.client_id, p.spec.display_name, p.picture()) for p in peers]
         pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * 90000))
         self._last_pts = pts
-        codecs = {peer.video_codec for peer in peers}
-        self._inflight = self._executor.submit(self._render, cells, sources, pts, codecs)
+        codecs = {peer.video_codec for peer in peers} | ({"H264"} if self.egress.active else set())
+        self._inflight = self.executor.submit(self._render, cells, sources, pts, codecs)
         encoded = await asyncio.wrap_future(self._inflight)
         for peer in self.peers.values():
             for packet in encoded.get(peer.video_codec, ()):
@@ -341,8 +351,10 @@ class RoomMedia:
         started = time.perf_counter()
         frame = self.compositor.compose(cells, sources)
         composed = time.perf_counter()
-        packets = self.renditions.encode(frame, pts, codecs)
+        h264: list[Any] = []
+        packets = self.renditions.encode(frame, pts, codecs, h264)
         self.meter.frame(composed - started, time.perf_counter() - composed)
+        self.egress.video(frame, h264)
         return packets
 
     async def _audio_loop(self) -> None:
@@ -352,11 +364,7 @@ class RoomMedia:
         if not self.peers:
             return
         mix = self.mixer.mix(list(self.peers))
-        packets = await asyncio.wrap_future(
-            self._audio_executor.submit(
-                self.audio_encoder.encode, mix.talking, mix.listeners, mix.full
-            )
-        )
+        packets = await asyncio.wrap_future(self._audio_executor.submit(self._encode_audio, mix))
         for key, peer in self.peers.items():
             packet = packets.get(key)
             if packet is not None:
@@ -365,6 +373,11 @@ class RoomMedia:
             speaker = self.peers.get(key)
             if speaker is not None:
                 self._voice(speaker, on)
+
+    def _encode_audio(self, mix: Mix) -> dict[str, Any]:
+        """Audio thread: the tick's Opus encodes, and the egress's AAC of the full mix."""
+        self.egress.audio(mix.full)
+        return self.audio_encoder.encode(mix.talking, mix.listeners, mix.full)
 
     async def _watchdog(self) -> None:
         while True:
@@ -414,4 +427,5 @@ class RoomMedia:
             keyframe_requests=self.renditions.requests,
             packets_in=self._packets[0],
             packets_out=self._packets[1],
+            egress=self.egress.stats(),
         )

@@ -17,13 +17,18 @@ from aiortc import RTCIceServer
 
 from vidroom.media.contract import (
     Answer,
+    BroadcastTarget,
     MediaError,
     MediaEvents,
     MediaStats,
     Member,
     PeerSpec,
+    RecordingResult,
+    RecordingTarget,
     RoomSpec,
+    SnapshotImage,
 )
+from vidroom.media.finalize import finalize
 from vidroom.media.room import MAX_PEERS, MEDIA_TIMEOUT_S, RoomMedia
 
 
@@ -113,12 +118,14 @@ class MediaSupervisor:
     async def close_room(self, meeting_id: str) -> None:
         room = self.rooms.pop(meeting_id, None)
         if room is not None:
+            await room.egress.end("closed")  # reported before the room is gone
             await room.close()
 
     async def close(self) -> None:
-        """Close every room (application shutdown)."""
+        """Close every room (application shutdown; recordings are finished first)."""
         rooms = list(self.rooms.values())
         self.rooms.clear()
+        await asyncio.gather(*(room.egress.end("closed") for room in rooms), return_exceptions=True)
         await asyncio.gather(*(room.close() for room in rooms), return_exceptions=True)
 
     async def join(self, meeting_id: str, peer: PeerSpec, offer_sdp: str) -> Answer:
@@ -143,6 +150,31 @@ class MediaSupervisor:
         room = self.rooms.get(meeting_id)
         if room is not None:
             await room.set_presenter(participant_id)
+
+    async def start_recording(self, meeting_id: str, target: RecordingTarget) -> None:
+        self._room(meeting_id).egress.start_recording(target)
+
+    async def pause_recording(self, meeting_id: str, recording_id: str, paused: bool) -> None:
+        self._room(meeting_id).egress.pause_recording(recording_id, paused)
+
+    async def stop_recording(self, meeting_id: str, recording_id: str) -> RecordingResult:
+        return await self._room(meeting_id).egress.stop_recording(recording_id)
+
+    async def finalize_recording(self, recording_id: str, path: str) -> RecordingResult:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, finalize, recording_id, path)
+
+    async def start_broadcast(self, meeting_id: str, target: BroadcastTarget) -> None:
+        self._room(meeting_id).egress.start_broadcast(target)
+
+    async def stop_broadcast(self, meeting_id: str, broadcast_id: str) -> None:
+        room = self.rooms.get(meeting_id)
+        if room is not None:
+            await room.egress.stop_broadcast(broadcast_id)
+
+    async def snapshot(self, meeting_id: str) -> SnapshotImage:
+        room = self._room(meeting_id)
+        return await room.egress.snapshot(room.executor)
 
     def members(self, meeting_id: str) -> list[Member]:
         room = self.rooms.get(meeting_id)

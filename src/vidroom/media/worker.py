@@ -25,9 +25,12 @@ import time
 from typing import Any
 
 from vidroom.media.contract import (
+    BroadcastTarget,
     MediaError,
     Member,
     PeerSpec,
+    RecordingResult,
+    RecordingTarget,
     RoomSpec,
     Tile,
     WorkerConfig,
@@ -36,6 +39,16 @@ from vidroom.media.contract import (
 from vidroom.media.wire import Connection
 
 log = logging.getLogger("vidroom.media.worker")
+
+EGRESS = {
+    "start_recording",
+    "pause_recording",
+    "stop_recording",
+    "finalize_recording",
+    "start_broadcast",
+    "stop_broadcast",
+    "snapshot",
+}
 
 
 class _RemoteEvents:
@@ -60,6 +73,14 @@ class _RemoteEvents:
 
     async def room_lost(self, meeting_id: str, participant_ids: list[str]) -> None:
         """Never reported by a worker about itself."""
+
+    async def recording_ended(self, meeting_id: str, result: RecordingResult, reason: str) -> None:
+        await self.connection.notify("recording_ended", meeting_id, result, reason)
+
+    async def broadcast_state(
+        self, meeting_id: str, broadcast_id: str, state: str, reason: str | None
+    ) -> None:
+        await self.connection.notify("broadcast_state", meeting_id, broadcast_id, state, reason)
 
 
 def _cpu_seconds() -> float:
@@ -113,12 +134,37 @@ class Worker:
             meeting_id, participant_id = args
             await s.set_presenter(_text(meeting_id), _optional_text(participant_id))
             return None
+        if method in EGRESS:
+            return await self._egress(method, args)
         if method == "members":
             return s.members(_text(args[0]))
         if method == "stats":
             await s.count_packets()
             return self._stats()
         raise MediaError(400, f"unknown media command {method!r}")
+
+    async def _egress(self, method: str, args: list[Any]) -> Any:
+        s = self.supervisor
+        assert s is not None
+        if method == "finalize_recording":
+            return await s.finalize_recording(*(_text(a) for a in args))
+        if method == "snapshot":
+            return await s.snapshot(_text(args[0]))
+        meeting_id, second, *rest = args
+        if method == "start_recording":
+            _check(second, RecordingTarget)
+            return await s.start_recording(_text(meeting_id), second)
+        if method == "start_broadcast":
+            _check(second, BroadcastTarget)
+            return await s.start_broadcast(_text(meeting_id), second)
+        if method == "pause_recording":
+            (paused,) = rest
+            if not isinstance(paused, bool):
+                raise MediaError(400, "paused must be true or false")
+            return await s.pause_recording(_text(meeting_id), _text(second), paused)
+        if method == "stop_recording":
+            return await s.stop_recording(_text(meeting_id), _text(second))
+        return await s.stop_broadcast(_text(meeting_id), _text(second))
 
     def _configure(self, config: WorkerConfig) -> int:
         _check(config, WorkerConfig)
