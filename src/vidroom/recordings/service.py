@@ -10,6 +10,7 @@ meeting's one recording ("starting", no event yet), the edge asks the media serv
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
@@ -27,8 +28,8 @@ from vidroom.recordings import repository
 from vidroom.recordings.models import Recording
 
 PAGE = 25
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_REASON = 200
-MAX_ID = 64
 
 EventType = Literal[
     "recording.started",
@@ -156,6 +157,11 @@ async def lost(uow: UnitOfWork, recording_id: str, reason: str) -> None:
     await finish(uow, recording_id, RecordingResult(recording_id, 0.0, 0), error=reason)
 
 
+def valid_id(value: str) -> bool:
+    """Whether ``value`` can be an id of ours (anything else is not looked up)."""
+    return _ID.fullmatch(value) is not None
+
+
 def downloadable(row: Recording) -> bool:
     return row.state == "ready" or (row.state == "failed" and (row.duration or 0) > 0)
 
@@ -163,7 +169,7 @@ def downloadable(row: Recording) -> bool:
 async def of_team(session: AsyncSession, team_id: str, recording_id: str) -> Recording:
     """A recording of the team; 404 for any other (another team's is not revealed)."""
     row = None
-    if 0 < len(recording_id) <= MAX_ID:
+    if valid_id(recording_id):
         row = await session.get(Recording, recording_id)
     if row is None or row.team_id != team_id:
         raise errors.not_found("recording_not_found", "no such recording")

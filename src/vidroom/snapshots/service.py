@@ -13,10 +13,10 @@ from vidroom import errors
 from vidroom.db.uow import UnitOfWork
 from vidroom.events import catalogue as ev
 from vidroom.meetings.models import Meeting, Participant
+from vidroom.recordings.service import valid_id
 from vidroom.snapshots.models import Snapshot
 
 PAGE = 25
-MAX_ID = 64
 MAX_PER_MEETING = 500
 
 
@@ -66,12 +66,12 @@ def _find(row: Snapshot | None, ok: bool) -> Snapshot:
 
 
 async def in_meeting(session: AsyncSession, meeting: Meeting, snapshot_id: str) -> Snapshot:
-    row = await session.get(Snapshot, snapshot_id) if 0 < len(snapshot_id) <= MAX_ID else None
+    row = await session.get(Snapshot, snapshot_id) if valid_id(snapshot_id) else None
     return _find(row, row is not None and row.meeting_id == meeting.id)
 
 
 async def of_team(session: AsyncSession, team_id: str, snapshot_id: str) -> Snapshot:
-    row = await session.get(Snapshot, snapshot_id) if 0 < len(snapshot_id) <= MAX_ID else None
+    row = await session.get(Snapshot, snapshot_id) if valid_id(snapshot_id) else None
     return _find(row, row is not None and row.team_id == team_id)
 
 

@@ -17,7 +17,7 @@ from vidroom.api.eyeson.files import _FileResponse, content_disposition
 from vidroom.kit import signed_url
 from vidroom.meetings.models import Meeting
 from vidroom.recordings.models import Recording
-from vidroom.recordings.service import downloadable
+from vidroom.recordings.service import downloadable, valid_id
 from vidroom.snapshots.models import Snapshot
 from vidroom.storage.media_store import store_for
 
@@ -37,7 +37,7 @@ def _denied() -> errors.VidroomError:
 )
 @router.head("/downloads/{kind}/{item_id}", include_in_schema=False)
 async def download(kind: str, item_id: str, request: Request, state: StateDep) -> Response:
-    if kind not in TYPES or len(item_id) > 64:
+    if kind not in TYPES or not valid_id(item_id):
         raise errors.not_found("not_found", "no such download")
     q = request.query_params
     secret = state.settings.ensure_secret_key()
