@@ -17,9 +17,12 @@ from tests.api.eyeson.conftest import make_team_key
 from tests.conftest import new_token
 from tests.files.conftest import png
 from vidroom.broadcasts import service as broadcasts
+from vidroom.kit.clock import utc_now
 from vidroom.kit.stream_url import parse
 from vidroom.meetings import live
+from vidroom.recordings.models import Recording
 from vidroom.settings import Settings
+from vidroom.snapshots.models import Snapshot
 from vidroom.state import AppState
 
 
@@ -39,6 +42,8 @@ class Side:
     file_id: str
     webhook_id: str
     dev_token: str
+    recording_id: str
+    snapshot_id: str
 
 
 async def make_side(client: httpx.AsyncClient, state: AppState, team: str) -> Side:
@@ -63,6 +68,27 @@ async def make_side(client: httpx.AsyncClient, state: AppState, team: str) -> Si
         await broadcasts.begin(
             uow, meeting, host, stream=stream, player_url="https://p.example", platform="generic"
         )
+        # a finished recording and a snapshot (rows only: no media here)
+        recording = Recording(
+            meeting_id=meeting.id,
+            team_id=meeting.team_id,
+            participant_id=host.id,
+            storage_key=f"recordings/{'a' * 32}.mp4",
+            state="ready",
+            duration=5.0,
+            size=1000,
+            stopped_at=utc_now(),
+        )
+        picture = Snapshot(
+            meeting_id=meeting.id,
+            team_id=meeting.team_id,
+            participant_id=host.id,
+            storage_key=f"snapshots/{'b' * 32}.png",
+            size=100,
+        )
+        uow.session.add_all([recording, picture])
+        await uow.session.flush()
+        recording_id, snapshot_id = recording.id, picture.id
     return Side(
         team=team,
         key=key,
@@ -72,6 +98,8 @@ async def make_side(client: httpx.AsyncClient, state: AppState, team: str) -> Si
         file_id=upload.json()["id"],
         webhook_id=webhook["id"],
         dev_token=await new_token(state, f"dev@{team}.example.com"),
+        recording_id=recording_id,
+        snapshot_id=snapshot_id,
     )
 
 
@@ -96,6 +124,25 @@ CASES: list[tuple[str, str, dict[str, str], dict[str, str] | None]] = [
     ("DELETE", "/rooms/{v.key}/broadcasts", {}, None),
     ("DELETE", "/rooms/{v.guest_token}/broadcasts/generic", {}, None),
     ("DELETE", "/rooms/{v.user_id}/broadcasts/generic", {"Authorization": "{v.key}"}, None),
+    # recordings and snapshots: the owning team's API key, the meeting's access key
+    ("GET", "/recordings/{v.recording_id}", {"Authorization": "{a.key}"}, None),
+    ("DELETE", "/recordings/{v.recording_id}", {"Authorization": "{a.key}"}, None),
+    ("GET", "/recordings/{v.recording_id}", {"Authorization": "{v.access_key}"}, None),
+    ("GET", "/rooms/{v.access_key}/recordings", {"Authorization": "{a.key}"}, None),
+    ("GET", "/rooms/only-{v.team}/recordings", {"Authorization": "{a.key}"}, None),
+    ("GET", "/snapshots/{v.snapshot_id}", {"Authorization": "{a.key}"}, None),
+    ("DELETE", "/snapshots/{v.snapshot_id}", {"Authorization": "{a.key}"}, None),
+    ("DELETE", "/snapshots/{v.snapshot_id}", {"Authorization": "{v.guest_token}"}, None),
+    ("GET", "/rooms/{a.access_key}/snapshots/{v.snapshot_id}", {}, None),
+    ("GET", "/rooms/{v.access_key}/snapshots", {"Authorization": "{a.key}"}, None),
+    ("POST", "/rooms/{v.guest_token}/recording", {}, None),
+    ("POST", "/rooms/{v.key}/recording", {}, None),
+    ("PUT", "/rooms/{v.guest_token}/recording", {}, {"paused": "true"}),
+    ("DELETE", "/rooms/{v.guest_token}/recording", {}, None),
+    ("DELETE", "/rooms/{v.key}/recording", {}, None),
+    ("POST", "/rooms/{v.guest_token}/snapshot", {}, None),
+    ("GET", "/downloads/recordings/{v.recording_id}", {}, None),
+    ("GET", "/downloads/snapshots/{v.snapshot_id}?expires=99999999999&signature=00", {}, None),
     # a guest token is not an access key
     ("GET", "/rooms/{v.guest_token}", {}, None),
     ("DELETE", "/rooms/{v.guest_token}", {}, None),
@@ -131,6 +178,8 @@ async def snapshot(client: httpx.AsyncClient, side: Side) -> dict[str, Any]:
         "users": (await client.get("/rooms/shared/users", headers=auth)).json(),
         "files": (await client.get(f"/rooms/{side.access_key}/files")).json(),
         "webhook": (await client.get("/webhooks", headers=auth)).json(),
+        "recording": (await client.get(f"/recordings/{side.recording_id}", headers=auth)).json(),
+        "snapshot": (await client.get(f"/snapshots/{side.snapshot_id}", headers=auth)).json(),
     }
 
 
@@ -182,3 +231,16 @@ async def test_a_meeting_sees_and_stops_only_its_own_broadcast(
     assert (await client.delete(f"/rooms/{attacker.access_key}/broadcasts")).status_code == 200
     assert (await client.delete(f"/rooms/{attacker.access_key}/broadcasts")).status_code == 404
     assert await snapshot(client, victim) == before
+
+
+async def test_recording_and_snapshot_listings_show_only_the_own_team(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
+    victim = await make_side(client, state, "victim")
+    attacker = await make_side(client, state, "attacker")
+    auth = {"Authorization": attacker.key}
+    listed = (await client.get("/rooms/shared/recordings", headers=auth)).json()
+    assert [r["id"] for r in listed] == [attacker.recording_id]
+    listed = (await client.get("/rooms/shared/snapshots", headers=auth)).json()
+    assert [s["id"] for s in listed] == [attacker.snapshot_id]
+    assert victim.recording_id != attacker.recording_id

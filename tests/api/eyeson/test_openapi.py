@@ -29,6 +29,18 @@ ROUTES = {
     ("put", "/rooms/{access_key}/broadcasts/{platform}"),
     ("delete", "/rooms/{access_key}/broadcasts"),
     ("delete", "/rooms/{access_key}/broadcasts/{platform}"),
+    ("post", "/rooms/{access_key}/recording"),
+    ("put", "/rooms/{access_key}/recording"),
+    ("delete", "/rooms/{access_key}/recording"),
+    ("get", "/recordings/{recording_id}"),
+    ("delete", "/recordings/{recording_id}"),
+    ("get", "/rooms/{room_id}/recordings"),
+    ("post", "/rooms/{access_key}/snapshot"),
+    ("get", "/rooms/{access_key}/snapshots/{snapshot_id}"),
+    ("get", "/snapshots/{snapshot_id}"),
+    ("delete", "/snapshots/{snapshot_id}"),
+    ("get", "/rooms/{room_id}/snapshots"),
+    ("get", "/downloads/{kind}/{item_id}"),
 }
 
 
