@@ -79,10 +79,14 @@ async def test_record_pause_stop_download(media_server: SeppServer, acme: TeamKe
         assert (await http.post(f"/rooms/{ak}/recording")).status_code == 406
         room = (await http.get(f"/rooms/{ak}")).json()
         assert room["recording"]["id"] == first["id"]
+        assert "vidroom_recordings_running 1.0" in (await http.get("/metrics")).text
+        # media clients are told too (SEPP ``recording``)
+        await bob.wait_for(lambda p: p.recording is not None and p.recording["active"] is True)
 
         await asyncio.sleep(4)
         assert (await http.put(f"/rooms/{ak}/recording", data={"paused": "true"})).json()["paused"]
         assert (await next_recording(cable))["paused"] is True
+        await bob.wait_for(lambda p: p.recording is not None and p.recording["active"] is False)
         await asyncio.sleep(3)
         response = await http.put(f"/rooms/{ak}/recording", data={"paused": "false"})
         assert response.status_code == 200
@@ -119,6 +123,11 @@ async def test_record_pause_stop_download(media_server: SeppServer, acme: TeamKe
         assert colour_share(frame, GREEN) > 0.02
         assert tone_level(found.audio, found.audio_rate, 440) > 20
         assert tone_level(found.audio, found.audio_rate, 1000) > 20
+
+        metrics = (await http.get("/metrics")).text
+        assert "vidroom_recordings_running 0.0" in metrics
+        stored = [x for x in metrics.splitlines() if x.startswith("vidroom_media_bytes_stored ")]
+        assert float(stored[0].split()[1]) >= len(got.content)
 
         # Range: the right bytes
         partial = await http.get(download, headers={"Range": "bytes=100-199"})

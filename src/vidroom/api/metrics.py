@@ -12,6 +12,8 @@ from vidroom.api.deps import StateDep
 from vidroom.broadcasts import repository as broadcasts_repository
 from vidroom.media.contract import MediaStats
 from vidroom.meetings import live
+from vidroom.recordings import repository as recordings_repository
+from vidroom.storage.media_store import store_for
 
 router = APIRouter(tags=["ops"])
 
@@ -77,6 +79,24 @@ class _Broadcasts(Collector):
         )
 
 
+class _Egress(Collector):
+    """Recordings running (from the database) and the bytes the media store holds."""
+
+    def __init__(self, recording: int, stored: int) -> None:
+        self.recording = recording
+        self.stored = stored
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        yield GaugeMetricFamily(
+            "vidroom_recordings_running", "Recordings running now", value=self.recording
+        )
+        yield GaugeMetricFamily(
+            "vidroom_media_bytes_stored",
+            "Bytes of recordings and snapshots in the media store",
+            value=self.stored,
+        )
+
+
 def _worker_metrics(media: MediaStats):  # type: ignore[no-untyped-def]
     """Per media worker process: CPU, rooms, peers, packets, loop lag, restarts."""
     labels = ["worker"]
@@ -118,8 +138,11 @@ async def metrics(state: StateDep) -> Response:
     async with state.db.uow() as uow:
         meetings, participants, online = await live.counts(uow.session)
         broadcasting, reconnects = await broadcasts_repository.totals(uow.session)
+        recording = await recordings_repository.running_count(uow.session)
+    stored = await store_for(state.settings.media_dir).total_bytes()
     media = state.media.stats() if state.media is not None else None
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(meetings, participants, online, media))
     registry.register(_Broadcasts(broadcasting, reconnects))
+    registry.register(_Egress(recording, stored))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE)

@@ -17,7 +17,7 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from vidroom.api.eyeson.sepp import protocol
-from vidroom.api.eyeson.sepp.hub import Call, Hub
+from vidroom.api.eyeson.sepp.hub import Call, Hub, Recording
 from vidroom.api.eyeson.sepp.signals import Signals
 from vidroom.events import catalogue as ev
 from vidroom.events.bus import EventBus, Subscription, meeting_topic
@@ -135,6 +135,11 @@ class Session:
     async def _pump(self, subscription: Subscription) -> None:
         while True:
             event = await subscription.get()
+            if isinstance(event, ev.RecordingChanged):
+                # every call of the meeting is told (the hub tells each change once)
+                active = event.type in ("recording.started", "recording.resumed")
+                self.hub.set_recording(self.meeting_id, Recording(active=active, enabled=True))
+                continue
             if isinstance(event, ev.MeetingEnded) or (
                 isinstance(event, ev.ParticipantChanged)
                 and event.kicked
