@@ -360,10 +360,12 @@ class WorkerPool:
 
     async def finalize_recording(self, recording_id: str, path: str) -> RecordingResult:
         await self.start()
-        live = self._live()
-        if not live:
-            raise MediaError(503, "no media worker is available")
-        slot = min(live, key=lambda s: s.load(0))
+        deadline = time.monotonic() + START_SECONDS
+        while not self._live():  # e.g. the only worker died and is being replaced
+            if self._closing or time.monotonic() > deadline:
+                raise MediaError(503, "no media worker is available")
+            await asyncio.sleep(0.05)
+        slot = min(self._live(), key=lambda s: s.load(0))
         connection = self._connection(slot)
         result = await connection.call(
             "finalize_recording", recording_id, path, within=FINALIZE_SECONDS
