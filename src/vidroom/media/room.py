@@ -216,7 +216,7 @@ class RoomMedia:
         if self.presenter == participant_id:
             self.presenter = None
         await peer.close()
-        if not self.peers:
+        if not self.peers and (self.egress.recorders or self.egress.broadcasts):
             await self.egress.end("empty")
         if reason is not None:
             await self._report(

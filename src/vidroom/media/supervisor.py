@@ -118,14 +118,17 @@ class MediaSupervisor:
     async def close_room(self, meeting_id: str) -> None:
         room = self.rooms.pop(meeting_id, None)
         if room is not None:
-            await room.egress.end("closed")  # reported before the room is gone
+            if room.egress.recorders or room.egress.broadcasts:
+                await room.egress.end("closed")  # reported before the room is gone
             await room.close()
 
     async def close(self) -> None:
         """Close every room (application shutdown; recordings are finished first)."""
         rooms = list(self.rooms.values())
         self.rooms.clear()
-        await asyncio.gather(*(room.egress.end("closed") for room in rooms), return_exceptions=True)
+        ending = [r for r in rooms if r.egress.recorders or r.egress.broadcasts]
+        if ending:
+            await asyncio.gather(*(r.egress.end("closed") for r in ending), return_exceptions=True)
         await asyncio.gather(*(room.close() for room in rooms), return_exceptions=True)
 
     async def join(self, meeting_id: str, peer: PeerSpec, offer_sdp: str) -> Answer:

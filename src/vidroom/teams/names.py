@@ -20,6 +20,7 @@ RESERVED_TEAM_NAMES = frozenset(
         "dashboard",
         "docs",
         "domains",
+        "downloads",
         "files",
         "guests",
         "health",
