@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vidroom.meetings.models import Meeting
 from vidroom.recordings.models import Recording
 
 
@@ -67,8 +68,6 @@ async def meetings_of_room(
 ) -> list[str]:
     """Ids of the team's meetings of a room id (``started_at``: the one instance that began
     then, to the second)."""
-    from vidroom.meetings.models import Meeting
-
     query = select(Meeting.id, Meeting.started_at).where(
         Meeting.team_id == team_id, Meeting.room_key == room_key
     )

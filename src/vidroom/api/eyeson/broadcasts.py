@@ -23,12 +23,13 @@ from vidroom import errors
 from vidroom.api.deps import StateDep
 from vidroom.api.eyeson import shapes
 from vidroom.api.eyeson.errors import EyesonRoute
+from vidroom.api.eyeson.media_access import media_of
 from vidroom.api.eyeson.request import params
 from vidroom.broadcasts import repository
 from vidroom.broadcasts import service as broadcasts
 from vidroom.kit import stream_url
 from vidroom.kit.params import get_str
-from vidroom.media.contract import BroadcastTarget, MediaControl, MediaError
+from vidroom.media.contract import BroadcastTarget, MediaError
 from vidroom.meetings import live
 from vidroom.meetings.models import Meeting
 from vidroom.settings import Settings
@@ -48,17 +49,6 @@ async def running(session: AsyncSession, meeting: Meeting) -> list[dict[str, Any
         shapes.broadcast_object(row, user, meeting)
         for row, user in await repository.running_with_users(session, meeting.id)
     ]
-
-
-def _media(request: Request) -> MediaControl:
-    hub = getattr(request.app.state, "sepp", None)
-    media = getattr(hub, "media", None)
-    if media is None:
-        raise errors.VidroomError(
-            errors.ErrorKind.unavailable, "media_unavailable", "the media server is not running"
-        )
-    result: MediaControl = media
-    return result
 
 
 def _bad_url(exc: stream_url.StreamURLError) -> errors.VidroomError:
@@ -101,7 +91,7 @@ async def start(access_key: str, request: Request, state: StateDep) -> JSONRespo
         )
     except stream_url.StreamURLError as exc:
         raise _bad_url(exc) from None
-    media = _media(request)
+    media = media_of(request)
     if not media.members(meeting.id):
         raise errors.not_acceptable("nobody_in_call", "nobody is in the call yet")
     async with state.db.uow() as uow:
