@@ -49,12 +49,14 @@ from aiortc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats
 
 from vidroom.kit.token_bucket import TokenBucket
 from vidroom.media import bitrate, jitter, receiver, rtp_sender
+from vidroom.media.consent import guard_consent
 from vidroom.media.contract import MediaError, PeerSpec
 from vidroom.media.mixer import MixerInput
 from vidroom.media.rtp_sender import FrameTrack
 from vidroom.media.tracks import MixTrack, route_keyframe_requests
 
 log = logging.getLogger(__name__)
+guard_consent()
 
 jitter.install()
 receiver.install()

@@ -18,7 +18,10 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from vidroom.media.consent import guard_consent
+
 VIDEO_TIME_BASE = fractions.Fraction(1, 90000)
+guard_consent()
 
 
 @contextmanager
