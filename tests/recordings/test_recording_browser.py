@@ -94,6 +94,22 @@ async def browsers(chromium: Path, tmp_path: Path) -> AsyncIterator[list[Browser
                 await browser.close()
 
 
+def region(picture: np.ndarray[Any, Any], rgb: tuple[int, int, int]) -> tuple[int, int, int, int]:
+    """The bounding box (x0, y0, x1, y1) of the pixels close to ``rgb``, which must fill it:
+    the colour is one solid tile, not scattered over the picture."""
+    close = np.all(np.abs(picture.astype(np.int16) - np.array(rgb, np.int16)) <= 45, axis=2)
+    ys, xs = np.nonzero(close)
+    assert xs.size > 0, rgb
+    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    assert xs.size / area > 0.9, (rgb, box, xs.size / area)
+    return box
+
+
+def overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 async def ready_recording(api: httpx.AsyncClient, within: float) -> dict[str, Any]:
     deadline = time.monotonic() + within
     while True:
@@ -160,6 +176,8 @@ async def test_two_browsers_recorded_with_their_colours_and_tones(
         frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
         assert colour_share(frame, RED) > 0.1, colour_share(frame, RED)
         assert colour_share(frame, BLUE) > 0.1, colour_share(frame, BLUE)
+        red, blue = region(picture, RED), region(picture, BLUE)
+        assert not overlap(red, blue), (red, blue)
     assert found.audio.size > 0
     assert tone_level(found.audio, found.audio_rate, 440) > 20
     assert tone_level(found.audio, found.audio_rate, 1000) > 20
