@@ -7,7 +7,9 @@ plays to its last fragment."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -59,9 +61,13 @@ async def gone(pids: list[int], within: float) -> list[int]:
         await asyncio.sleep(0.1)
 
 
+@pytest.mark.parametrize("workers_too", [False, True], ids=["server", "server-and-workers"])
 async def test_a_killed_server_leaves_a_finished_recording(
-    live_server: LiveServer, tmp_path: Path
+    live_server: LiveServer, tmp_path: Path, workers_too: bool
 ) -> None:
+    """``workers_too``: the media workers are SIGKILLed with the server (as a crash of the
+    machine or the OOM killer would), so the file ends in a torn fragment the repair cuts off;
+    otherwise each worker sees its socket close and exits of its own accord."""
     key = await team_key(live_server)
     rooms = {}
     async with httpx.AsyncClient(base_url=live_server.url, headers={"Authorization": key}) as api:
@@ -94,6 +100,9 @@ async def test_a_killed_server_leaves_a_finished_recording(
             assert response.status_code == 201, response.text
             started = time.monotonic()
             await asyncio.sleep(5)
+            if workers_too:
+                for pid in pids:
+                    os.kill(pid, signal.SIGKILL)
             live_server.kill()  # SIGKILL: no lifespan shutdown, no recording stopped
             recorded = time.monotonic() - started
         # its media worker notices its socket closed and exits: nothing is left running
@@ -113,7 +122,10 @@ async def test_a_killed_server_leaves_a_finished_recording(
         download = recording["links"]["download"]
         assert download is not None, recording  # finished and ready at once
         assert recording["duration"] is not None
-        assert abs(recording["duration"] - recorded) <= 1.0, (recording, recorded)
+        # a worker exiting of its own accord closes its last fragment; a worker killed loses
+        # the fragment it was writing (a fragment a second; ``duration`` is rounded)
+        lowest = recorded - (2.0 if workers_too else 1.0)
+        assert lowest <= recording["duration"] <= recorded + 1.0, (recording, recorded)
         assert (await api.get(f"/rooms/{ak}")).json()["recording"] is None
         again = await api.get(f"/recordings/{recording['id']}")
         assert again.json()["duration"] == recording["duration"]
@@ -124,8 +136,8 @@ async def test_a_killed_server_leaves_a_finished_recording(
     path.write_bytes(got.content)
     found = probe(str(path))
     assert found.errors == 0
-    assert abs(found.video_span - recorded) <= 1.0, (found.video_span, recorded)
-    assert abs(found.video_span - recording["duration"]) <= 1.0
+    assert lowest <= found.video_span <= recorded + 1.0, (found.video_span, recorded)
+    assert abs(found.video_span - recording["duration"]) <= 0.6
     # decodes to the last fragment: both tiles still there in the last pictures
     last = av.VideoFrame.from_ndarray(found.pictures[-1][1], format="rgb24")
     assert found.pictures[-1][0] >= found.video_times[-1] - 0.5
