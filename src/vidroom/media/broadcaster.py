@@ -1,21 +1,23 @@
 """A room's live broadcast: its encoded composite pushed to an RTMP(S) ingest as FLV.
 
 The room's H.264 packets (Annex B, SPS/PPS in-band on keyframes) and its AAC frames are stream
-copied into FFmpeg's ``flv`` muxer through PyAV; FFmpeg speaks RTMP (and RTMPS over its TLS
+copied into FFmpeg's ``flv`` muxer through PyAV, which writes into the stdin of an ``ffmpeg``
+child process; the child stream copies that FLV to the ingest (RTMP, or RTMPS over its TLS
 layer). Nothing is encoded here.
 
-Threads: :meth:`video` / :meth:`audio` (the room's threads) only queue, bounded, never blocking;
-the broadcaster's own thread connects, muxes and reconnects. ``on_state(state, reason)`` is
-called from that thread on every change of :attr:`state`.
+Why a child: PyAV opens an output URL with ``avio_open`` while holding the GIL, with no
+options and no interrupt callback. An ingest that accepts TCP and never answers the RTMP
+handshake blocked that call for ever, and with it every Python thread of the media worker
+(every room). The ``ffmpeg`` CLI takes protocol options: ``rw_timeout`` bounds each read and
+write of the connection (a silent or stalled ingest ends the child), TLS certificates are
+verified (``tls_verify``, ``verifyhost``, ``ca_file``) and ``rtmp_tcurl`` keeps the host name
+when the connection goes to a pinned address. The worker only writes to a pipe; a timer kills
+a child that has not connected within ``connect_timeout``, which also unblocks a write on a
+full pipe.
 
-Connecting: PyAV opens an output's I/O with ``avio_open`` without options, so FFmpeg's
-``rw_timeout``/``timeout`` cannot reach the RTMP/TCP layer. Each connection attempt therefore
-runs in a short-lived thread of its own, and the broadcaster waits for it at most
-``connect_timeout`` seconds (the outer deadline). An attempt that never returns (a server that
-accepts and says nothing) is abandoned (a daemon thread, it ends when the peer closes) and its
-container is never used. For the same reason ``rtmp_tcurl`` and FFmpeg's TLS verification
-options cannot be set: with pinned addresses the IP goes in the URL (tcUrl carries the IP), and
-RTMPS runs with FFmpeg's defaults (no certificate verification).
+Threads: :meth:`video` / :meth:`audio` (the room's threads) only queue, bounded, never blocking;
+the broadcaster's own thread muxes into the pipe and reconnects. ``on_state(state, reason)`` is
+called from that thread on every change of :attr:`state`.
 
 The initial connection is tried once: a URL that does not answer within ``connect_timeout``
 ends the broadcast ``failed`` (a wrong URL is most likely a mistake, and the user should hear
@@ -24,7 +26,8 @@ backoff (``retry_initial`` doubling up to ``retry_max``), each counted in :attr:
 until one succeeds (``live`` again, from a keyframe) or ``give_up_after`` seconds have passed
 without a connection (``failed``).
 
-The stream key is a secret: logs name ``scheme://host:port/app`` only.
+The stream key is a secret: logs and reasons name ``scheme://host:port/app`` only (FFmpeg's
+messages are scrubbed of the URL and its path).
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
+import re
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -53,7 +59,13 @@ log = logging.getLogger(__name__)
 
 VIDEO_TIME_BASE = Fraction(1, VIDEO_CLOCK)
 AUDIO_TIME_BASE = Fraction(1, AUDIO_SAMPLE_RATE)
-QUEUE_LIMIT = 300  # packets (~4 s of video and audio at 15 fps)
+FFMPEG = shutil.which("ffmpeg") or "/usr/bin/ffmpeg"
+QUEUE_LIMIT = 300
+# FFmpeg's summary lines after the real error
+GENERIC = ("Conversion failed", "Error muxing", "Error writing trailer", "Error closing file")
+_PREFIX = re.compile(
+    r"^\[[\w:/ -]+ @ 0x[0-9a-f]+\] "
+)  # packets (~4 s of video and audio at 15 fps)
 
 OnState = Callable[[str, "str | None"], None]
 
@@ -76,23 +88,124 @@ def pinned_url(url: str, addresses: list[str]) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-class _Connection:
-    """One FLV output over RTMP; opened (handshake, publish) by its first packet."""
+def ffmpeg_command(target: BroadcastTarget, url: str) -> list[str]:
+    """The ``ffmpeg`` child's arguments: FLV from stdin, stream copied to ``url`` (pinned).
 
-    def __init__(self, url: str, first: VideoPacket) -> None:
-        self.container: Any = av.open(url, "w", format="flv")
-        self.video = self.container.add_mux_stream("h264", width=first.width, height=first.height)
-        self.video.time_base = VIDEO_TIME_BASE
-        # FLV declares its streams up front: audio always. Its AudioSpecificConfig comes from
-        # an AAC encoder context set up like the room's (mono 48 kHz LC), opened by the muxer
-        # and never fed (as the recorder does).
-        self.audio: Any = self.container.add_stream("aac", rate=AUDIO_SAMPLE_RATE, layout="mono")
-        self.audio.codec_context.bit_rate = 96_000
-        self.audio.time_base = AUDIO_TIME_BASE
-        self.origin = first.pts
-        self.last_video = -1
-        self.last_audio = -1
-        self.write(first)  # connects and writes the header
+    ``rw_timeout`` (µs) bounds every read and write of the RTMP connection (FFmpeg copies it
+    to the TCP / TLS layers below), so a stalled ingest ends the child. RTMPS verifies the
+    ingest's certificate against the system's trust store or ``target.ca_file``, for the URL's own
+    host name even when the connection goes to a pinned address; ``rtmp_tcurl`` keeps the
+    host name in the tcUrl the ingest sees."""
+    parts = urlsplit(target.url)
+    command = [
+        FFMPEG, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
+        "-analyzeduration", "200000", "-f", "flv", "-i", "pipe:0",
+        "-map", "0", "-c", "copy", "-f", "flv", "-flvflags", "no_duration_filesize",
+        "-rw_timeout", str(int(target.connect_timeout * 1_000_000)),
+    ]  # fmt: skip
+    if url != target.url:
+        command += ["-rtmp_tcurl", redacted(target.url)]
+    if parts.scheme == "rtmps":
+        command += ["-tls_verify", "1", "-verifyhost", parts.hostname or ""]
+        if target.ca_file:
+            command += ["-ca_file", target.ca_file]
+    return [*command, url]
+
+
+class _Scrub:
+    """Removes a URL's stream key from FFmpeg's messages."""
+
+    def __init__(self, *urls: str) -> None:
+        self._secrets = sorted({s for u in urls for s in (u, urlsplit(u).path) if s.strip("/")})
+        self._secrets.sort(key=len, reverse=True)
+        self._name = redacted(urls[0])
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, self._name if "://" in secret else "/***")
+        return text
+
+
+class _Connection:
+    """One FLV stream to the ingest: an ``ffmpeg`` child pushes what PyAV muxes into its stdin.
+
+    ``opened`` is set once FFmpeg has connected, published and written its header (its
+    ``Output #0`` line); ``failure()`` says why the child ended (its last error line, the
+    stream key removed), or that it did not open within the connect timeout (then it is
+    killed by a timer of its own, so no write on a full pipe can block past the deadline)."""
+
+    def __init__(self, command: list[str], first: VideoPacket, timeout: float, scrub: _Scrub):
+        self.opened = threading.Event()
+        self.expired = False
+        self._scrub = scrub
+        self._errors: collections.deque[str] = collections.deque(maxlen=4)
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        self._reader = threading.Thread(target=self._read, name="broadcast-ffmpeg", daemon=True)
+        self._reader.start()
+        self._timer = threading.Timer(timeout, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+        self.timeout = timeout
+        try:
+            self.container: Any = av.open(
+                self.process.stdin, "w", format="flv", container_options={"flush_packets": "1"}
+            )
+            self.video = self.container.add_mux_stream(
+                "h264", width=first.width, height=first.height
+            )
+            self.video.time_base = VIDEO_TIME_BASE
+            # FLV declares its streams up front: audio always. Its AudioSpecificConfig comes
+            # from an AAC encoder context set up like the room's (mono 48 kHz LC), opened by
+            # the muxer and never fed (as the recorder does).
+            self.audio: Any = self.container.add_stream(
+                "aac", rate=AUDIO_SAMPLE_RATE, layout="mono"
+            )
+            self.audio.codec_context.bit_rate = 96_000
+            self.audio.time_base = AUDIO_TIME_BASE
+            self.origin = first.pts
+            self.last_video = -1
+            self.last_audio = -1
+            self.write(first)  # writes the FLV header into the pipe
+        except BaseException:
+            self.close()
+            raise
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for raw in self.process.stderr:
+            line = raw.decode(errors="replace").strip()
+            if line.startswith("Output #0"):
+                self.opened.set()
+            elif line and not line.startswith(("Input #", "Stream", "Metadata", "Duration")):
+                self._errors.append(line)
+
+    def _expire(self) -> None:
+        if not self.opened.is_set():
+            self.expired = True
+            self.kill()
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.kill()
+
+    @property
+    def ended(self) -> bool:
+        return self.process.poll() is not None
+
+    def failure(self, exc: BaseException | None = None) -> str:
+        """Why the stream ended (call once the child is gone or a write failed)."""
+        if self.expired:
+            return f"no answer within {self.timeout:g} s"
+        self.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=2)
+        self._reader.join(timeout=1)
+        for line in reversed(self._errors):
+            if not line.startswith(GENERIC):
+                return self._scrub(_PREFIX.sub("", line))
+        return _describe(exc) if exc is not None else f"ffmpeg exited ({self.process.returncode})"
 
     def write(self, packet: VideoPacket | AudioPacket) -> None:
         out = av.Packet(packet.data)
@@ -106,8 +219,6 @@ class _Connection:
             out.stream = self.video
             self.last_video = pts
         else:
-            if self.audio is None:
-                return
             pts = packet.pts - self.origin * AUDIO_SAMPLE_RATE // VIDEO_CLOCK
             if pts < 0 or pts <= self.last_audio:
                 return
@@ -118,8 +229,22 @@ class _Connection:
         self.container.mux(out)
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):  # the ingest is gone already
-            self.container.close()
+        """End the stream: the muxer's trailer, then the child (killed if it lingers)."""
+        self._timer.cancel()
+        with contextlib.suppress(Exception):  # the child may be gone already
+            if hasattr(self, "container"):
+                self.container.close()
+        with contextlib.suppress(OSError):
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.process.wait()
+        self._reader.join(timeout=1)
+        assert self.process.stderr is not None
+        self.process.stderr.close()
 
 
 class Broadcaster:
@@ -141,6 +266,8 @@ class Broadcaster:
         self._connected = False
         self._stopped = False
         self._audio_extradata: bytes | None = None
+        self._conn: _Connection | None = None
+        self._scrub = _Scrub(target.url, self._url)
         self._thread = threading.Thread(target=self._run, name="broadcaster", daemon=True)
 
     # -- the room's threads --------------------------------------------------------------
@@ -191,8 +318,14 @@ class Broadcaster:
             already = self._stopped
             self._stopped = True
             self._wake.notify_all()
+            conn = self._conn
+        if conn is not None and not conn.opened.is_set():
+            conn.kill()  # still connecting: nothing to finish
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5.0)
+            self._thread.join(timeout=3.0)
+            if self._thread.is_alive() and conn is not None:
+                conn.kill()  # a write blocked on a stalled ingest
+                self._thread.join(timeout=2.0)
         if not already and self.state not in ("failed", "stopped"):
             self._set("stopped", None)
 
@@ -226,78 +359,86 @@ class Broadcaster:
         return None
 
     def _connect(self, first: VideoPacket) -> _Connection | str:
-        """One attempt within ``connect_timeout``: the connection, or why it failed."""
-        result: list[_Connection | str] = []
-        done = threading.Event()
+        """Start one attempt (the child connects while packets flow): it, or why not."""
+        try:
+            conn = _Connection(
+                ffmpeg_command(self.target, self._url),
+                first,
+                self.target.connect_timeout,
+                self._scrub,
+            )
+        except Exception as exc:  # no ffmpeg, or its pipe closed at once
+            return f"cannot connect to {self._name}: {_describe(exc)}"
+        with self._lock:
+            self._conn = conn
+            self._connected = True
+        return conn
 
-        def attempt() -> None:
-            try:
-                conn = _Connection(self._url, first)
-            except Exception as exc:
-                result.append(f"cannot connect to {self._name}: {_describe(exc)}")
-            else:
-                result.append(conn)
-                if abandoned.is_set():
-                    conn.close()
-            done.set()
-
-        abandoned = threading.Event()
-        threading.Thread(target=attempt, name="broadcast-connect", daemon=True).start()
-        end = time.monotonic() + self.target.connect_timeout
-        while not done.wait(timeout=0.1):
-            if self._stopped or time.monotonic() >= end:
-                abandoned.set()
-                if done.is_set() and result and isinstance(result[0], _Connection):
-                    result[0].close()
-                return f"no answer from {self._name} within {self.target.connect_timeout:g} s"
-        return result[0]
+    def _drop(self, conn: _Connection, exc: BaseException | None) -> str:
+        """Close a connection that failed; its reason (for the state report)."""
+        reason = conn.failure(exc)
+        conn.close()
+        with self._lock:
+            self._conn = None
+            self._connected = False
+            self._waiting = True
+            self._queue.clear()
+        return reason
 
     def _run(self) -> None:
         conn: _Connection | None = None
-        down_since: float | None = None
+        live = False
+        down_since: float | None = None  # the ingest was lost at (None: never live yet)
         backoff = self.target.retry_initial
         try:
             while not self._stopped:
+                failure: str | None = None
                 if conn is None:
                     first = self._next_keyframe(None)
                     if first is None:
                         break
                     got = self._connect(first)
-                    if self.stopped:
-                        if isinstance(got, _Connection):
-                            got.close()
-                        break
                     if isinstance(got, str):
-                        if down_since is None:  # the first connection: no retry
-                            self._set("failed", got)
-                            return
-                        if time.monotonic() - down_since >= self.target.give_up_after:
-                            self._set("failed", got)
-                            return
-                        self._pause(backoff)
-                        backoff = min(backoff * 2, self.target.retry_max)
-                        self.reconnects += 1
+                        failure = got
+                    else:
+                        conn, live = got, False
                         continue
-                    conn, down_since, backoff = got, None, self.target.retry_initial
-                    with self._lock:
-                        self._connected = True
-                    self._set("live", None)
-                    continue
-                item = self._pop()
-                if item is None:
-                    continue
-                try:
-                    conn.write(item)
-                except Exception as exc:
-                    conn.close()
+                else:
+                    if not live and conn.opened.is_set():
+                        live, down_since, backoff = True, None, self.target.retry_initial
+                        self._set("live", None)
+                    item = self._pop()
+                    error: BaseException | None = None
+                    try:
+                        if item is not None:
+                            conn.write(item)
+                    except Exception as exc:
+                        error = exc
+                    if error is None and not conn.ended:
+                        continue
+                    if self.stopped:
+                        break
+                    failure = self._drop(conn, error)
                     conn = None
-                    down_since = time.monotonic()
-                    with self._lock:
-                        self._connected = False
-                        self._waiting = True
-                        self._queue.clear()
-                    self._set("reconnecting", f"ingest dropped: {_describe(exc)}")
-                    self.reconnects += 1
+                    if live:  # was live: retry
+                        live, down_since = False, time.monotonic()
+                        self.reconnects += 1
+                        self._set("reconnecting", f"ingest dropped: {failure}")
+                        self._pause(backoff)
+                        continue
+                if self.stopped:
+                    break
+                reason = (
+                    f"cannot connect to {self._name}: {failure.removeprefix(self._name + ': ')}"
+                )
+                if down_since is None or time.monotonic() - down_since >= self.target.give_up_after:
+                    self._set("failed", reason)  # the first connection is not retried
+                    return
+                if self.state != "reconnecting":
+                    self._set("reconnecting", reason)
+                self._pause(backoff)
+                backoff = min(backoff * 2, self.target.retry_max)
+                self.reconnects += 1
         finally:
             if conn is not None:
                 conn.close()
