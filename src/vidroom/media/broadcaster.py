@@ -202,9 +202,11 @@ class _Connection:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=2)
         self._reader.join(timeout=1)
-        for line in reversed(self._errors):
-            if not line.startswith(GENERIC):
-                return self._scrub(_PREFIX.sub("", line))
+        lines = [line for line in self._errors if not line.startswith(GENERIC)]
+        # a component's own message (``[tls @ 0x…] …``) says more than the summary after it
+        detail = next((line for line in lines if _PREFIX.match(line)), lines[-1] if lines else "")
+        if detail:
+            return self._scrub(_PREFIX.sub("", detail))
         return _describe(exc) if exc is not None else f"ffmpeg exited ({self.process.returncode})"
 
     def write(self, packet: VideoPacket | AudioPacket) -> None:
