@@ -3,6 +3,7 @@ encoder (SharedEncoder) and AAC encoder; what nginx received is read back with P
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 import time
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from tests.rtmp import RtmpServer, free_port
-from vidroom.media.broadcaster import Broadcaster, redacted
+from vidroom.media.broadcaster import Broadcaster, _Scrub, ffmpeg_command, pinned_url, redacted
 from vidroom.media.contract import BroadcastTarget
 from vidroom.media.egress import AacEncoder
 from vidroom.media.egress_types import VideoPacket
@@ -283,3 +284,34 @@ def test_rtmps_with_an_untrusted_certificate_fails(tmp_path: Path) -> None:
         assert states.names() == ["failed"]
         assert "tlskey" not in (states.seen[0][1] or "")
         assert not server.recorded("tlskey").exists()
+
+
+def test_the_ffmpeg_command_pins_the_address_and_verifies_the_name() -> None:
+    target = BroadcastTarget(
+        "b1",
+        "rtmps://ingest.example:443/live/k3y",
+        addresses=["192.0.2.7"],
+        connect_timeout=2.5,
+        ca_file="/etc/ca.pem",
+    )
+    url = pinned_url(target.url, target.addresses)
+    command = ffmpeg_command(target, url)
+    assert command[-1] == "rtmps://192.0.2.7:443/live/k3y"
+    options = dict(itertools.pairwise(command))
+    assert options["-rw_timeout"] == "2500000"
+    assert options["-rtmp_tcurl"] == "rtmps://ingest.example:443/live"
+    assert options["-tls_verify"] == "1"
+    assert options["-verifyhost"] == "ingest.example"
+    assert options["-ca_file"] == "/etc/ca.pem"
+    plain = ffmpeg_command(
+        BroadcastTarget("b1", "rtmp://127.0.0.1/live/k"), "rtmp://127.0.0.1/live/k"
+    )
+    assert "-tls_verify" not in plain
+    assert "-rtmp_tcurl" not in plain
+
+
+def test_ffmpeg_messages_lose_the_stream_key() -> None:
+    scrub = _Scrub("rtmp://ingest.example:1935/live/k3y", "rtmp://192.0.2.7:1935/live/k3y")
+    text = scrub("rtmp://192.0.2.7:1935/live/k3y: Connection refused (/live/k3y)")
+    assert "k3y" not in text
+    assert text.startswith("rtmp://ingest.example:1935/live: Connection refused")
