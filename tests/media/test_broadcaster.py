@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from tests.rtmp import RtmpServer, free_port
-from vidroom.media.broadcaster import Broadcaster, _Scrub, ffmpeg_command, pinned_url, redacted
+from vidroom.media.broadcast_push import Scrub, ffmpeg_command, pinned_url
+from vidroom.media.broadcaster import Broadcaster, redacted
 from vidroom.media.contract import BroadcastTarget
 from vidroom.media.egress import AacEncoder
 from vidroom.media.egress_types import VideoPacket
@@ -311,7 +312,7 @@ def test_the_ffmpeg_command_pins_the_address_and_verifies_the_name() -> None:
 
 
 def test_ffmpeg_messages_lose_the_stream_key() -> None:
-    scrub = _Scrub("rtmp://ingest.example:1935/live/k3y", "rtmp://192.0.2.7:1935/live/k3y")
+    scrub = Scrub("rtmp://ingest.example:1935/live/k3y", "rtmp://192.0.2.7:1935/live/k3y")
     text = scrub("rtmp://192.0.2.7:1935/live/k3y: Connection refused (/live/k3y)")
     assert "k3y" not in text
     assert text.startswith("rtmp://ingest.example:1935/live: Connection refused")
