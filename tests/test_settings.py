@@ -215,3 +215,13 @@ def test_media_worker_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_media_worker_settings_are_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         Settings(_env_file=None, **kwargs)  # type: ignore[call-arg]
+
+
+@pytest.mark.usefixtures("no_ice_env")
+def test_broadcast_ca_file(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    assert f"VIDROOM_BROADCAST_CA_FILE: no such file: {ca}" in refusal(broadcast_ca_file=ca)
+    ca.write_text("certificates")
+    settings = Settings(_env_file=None, broadcast_ca_file=ca)
+    assert settings.broadcast_ca_file == ca
+    assert Settings(_env_file=None, broadcast_ca_file="").broadcast_ca_file is None

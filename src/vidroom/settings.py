@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # broadcasts: connect deadline, reconnect backoff, and when to give up without a connection
     broadcast_connect_seconds: float = Field(default=10.0, gt=0, le=120)
     broadcast_give_up_seconds: float = Field(default=120.0, gt=0, le=3600)
+    # RTMPS ingests' certificates are always verified: against these CA certificates (PEM)
+    # when set, else the system's trust store
+    broadcast_ca_file: Path | None = None
     # webhook delivery: per-attempt deadline, lease of a claimed delivery, polling interval,
     # and the retry backoff (exponential with full jitter, retried for the whole horizon)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
@@ -180,7 +183,7 @@ class Settings(BaseSettings):
     def _check_turn(cls, value: list[str]) -> list[str]:
         return _check_urls(value, ("turn", "turns"), "VIDROOM_TURN_SERVERS")
 
-    @field_validator("turn_secret", "tls_cert", "tls_key", mode="before")
+    @field_validator("turn_secret", "tls_cert", "tls_key", "broadcast_ca_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -224,7 +227,11 @@ class Settings(BaseSettings):
     def _check_tls(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("VIDROOM_TLS_CERT and VIDROOM_TLS_KEY must be set together")
-        for name, path in (("VIDROOM_TLS_CERT", self.tls_cert), ("VIDROOM_TLS_KEY", self.tls_key)):
+        for name, path in (
+            ("VIDROOM_TLS_CERT", self.tls_cert),
+            ("VIDROOM_TLS_KEY", self.tls_key),
+            ("VIDROOM_BROADCAST_CA_FILE", self.broadcast_ca_file),
+        ):
             if path is not None and not path.is_file():
                 raise ValueError(f"{name}: no such file: {path}")
 

@@ -3,6 +3,8 @@ encoder (SharedEncoder) and AAC encoder; what nginx received is read back with P
 
 from __future__ import annotations
 
+import itertools
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 
 from tests.rtmp import RtmpServer, free_port
+from vidroom.media.broadcast_push import Scrub, ffmpeg_command, pinned_url
 from vidroom.media.broadcaster import Broadcaster, redacted
 from vidroom.media.contract import BroadcastTarget
 from vidroom.media.egress import AacEncoder
@@ -186,3 +189,130 @@ def test_stop_while_reconnecting_is_quick(rtmp: RtmpServer) -> None:
 
 def test_redacted_keeps_no_key() -> None:
     assert redacted("rtmp://ingest.example:1935/live/abc123") == "rtmp://ingest.example:1935/live"
+
+
+class Ticker:
+    """A Python thread noting how long it was kept from running (the GIL held elsewhere)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        while not self._done.wait(0.01):
+            now = time.monotonic()
+            self.longest = max(self.longest, now - last)
+            last = now
+
+    def stop(self) -> float:
+        self._done.set()
+        self._thread.join()
+        return self.longest
+
+
+@pytest.fixture
+def silent() -> Iterator[str]:
+    """An ingest that accepts TCP connections and never reads or answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        yield f"rtmp://127.0.0.1:{sock.getsockname()[1]}/live/silentkey"
+
+
+def test_silent_ingest_fails_within_timeout_and_the_process_stays_responsive(silent: str) -> None:
+    states = States()
+    broadcaster = Broadcaster(BroadcastTarget("b1", silent, connect_timeout=1.5), states)
+    ticker = Ticker()
+    began = time.monotonic()
+    broadcaster.start()
+    feed = Feed(broadcaster)
+    feed.run(2.5)  # the room keeps encoding in real time meanwhile
+    took = states.wait_for("failed", 1.0) + (time.monotonic() - began)
+    longest = ticker.stop()
+    assert longest < 0.3, f"Python threads were blocked for {longest:.2f} s"
+    assert took < 3.5
+    assert states.names() == ["failed"]
+    reason = states.seen[0][1] or ""
+    assert "no answer within 1.5 s" in reason
+    assert "silentkey" not in reason
+    broadcaster.stop()
+
+
+def test_stop_while_connecting_to_a_silent_ingest_is_quick(silent: str) -> None:
+    states = States()
+    broadcaster = Broadcaster(BroadcastTarget("b1", silent, connect_timeout=30), states)
+    broadcaster.start()
+    Feed(broadcaster).run(1.0)
+    assert broadcaster.state == "connecting"
+    began = time.monotonic()
+    broadcaster.stop()
+    assert time.monotonic() - began < 1.0
+    assert states.names() == ["stopped"]
+
+
+def test_rtmps_with_the_ingest_ca_pushes_and_reads_back(tmp_path: Path) -> None:
+    with RtmpServer(tmp_path / "nginx", tls=True) as server:
+        assert server.ca_file is not None
+        states = States()
+        target = BroadcastTarget(
+            "b1", server.url("tlskey", tls=True), connect_timeout=5, ca_file=str(server.ca_file)
+        )
+        broadcaster = Broadcaster(target, states)
+        broadcaster.start()
+        Feed(broadcaster).run(3.0)
+        assert broadcaster.state == "live", states.seen
+        broadcaster.stop()
+        assert states.names() == ["live", "stopped"]
+        pictures, audio = read_back(server.recorded("tlskey"))
+    assert len(pictures) >= 2 * FPS
+    assert_halves(pictures[-1])
+    assert audio >= 2 * 48000 // 1024
+
+
+def test_rtmps_with_an_untrusted_certificate_fails(tmp_path: Path) -> None:
+    with RtmpServer(tmp_path / "nginx", tls=True) as server:
+        states = States()
+        target = BroadcastTarget("b1", server.url("tlskey", tls=True), connect_timeout=5)
+        broadcaster = Broadcaster(target, states)  # the system's trust store: not the test CA
+        broadcaster.start()
+        feed = Feed(broadcaster)
+        feed.run(1.0)
+        states.wait_for("failed", 4)
+        broadcaster.stop()
+        assert states.names() == ["failed"]
+        assert "tlskey" not in (states.seen[0][1] or "")
+        assert not server.recorded("tlskey").exists()
+
+
+def test_the_ffmpeg_command_pins_the_address_and_verifies_the_name() -> None:
+    target = BroadcastTarget(
+        "b1",
+        "rtmps://ingest.example:443/live/k3y",
+        addresses=["192.0.2.7"],
+        connect_timeout=2.5,
+        ca_file="/etc/ca.pem",
+    )
+    url = pinned_url(target.url, target.addresses)
+    command = ffmpeg_command(target, url)
+    assert command[-1] == "rtmps://192.0.2.7:443/live/k3y"
+    options = dict(itertools.pairwise(command))
+    assert options["-rw_timeout"] == "2500000"
+    assert options["-rtmp_tcurl"] == "rtmps://ingest.example:443/live"
+    assert options["-tls_verify"] == "1"
+    assert options["-verifyhost"] == "ingest.example"
+    assert options["-ca_file"] == "/etc/ca.pem"
+    plain = ffmpeg_command(
+        BroadcastTarget("b1", "rtmp://127.0.0.1/live/k"), "rtmp://127.0.0.1/live/k"
+    )
+    assert "-tls_verify" not in plain
+    assert "-rtmp_tcurl" not in plain
+
+
+def test_ffmpeg_messages_lose_the_stream_key() -> None:
+    scrub = Scrub("rtmp://ingest.example:1935/live/k3y", "rtmp://192.0.2.7:1935/live/k3y")
+    text = scrub("rtmp://192.0.2.7:1935/live/k3y: Connection refused (/live/k3y)")
+    assert "k3y" not in text
+    assert text.startswith("rtmp://ingest.example:1935/live: Connection refused")

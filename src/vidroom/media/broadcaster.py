@@ -1,21 +1,23 @@
 """A room's live broadcast: its encoded composite pushed to an RTMP(S) ingest as FLV.
 
 The room's H.264 packets (Annex B, SPS/PPS in-band on keyframes) and its AAC frames are stream
-copied into FFmpeg's ``flv`` muxer through PyAV; FFmpeg speaks RTMP (and RTMPS over its TLS
+copied into FFmpeg's ``flv`` muxer through PyAV, which writes into the stdin of an ``ffmpeg``
+child process; the child stream copies that FLV to the ingest (RTMP, or RTMPS over its TLS
 layer). Nothing is encoded here.
 
-Threads: :meth:`video` / :meth:`audio` (the room's threads) only queue, bounded, never blocking;
-the broadcaster's own thread connects, muxes and reconnects. ``on_state(state, reason)`` is
-called from that thread on every change of :attr:`state`.
+Why a child: PyAV opens an output URL with ``avio_open`` while holding the GIL, with no
+options and no interrupt callback. An ingest that accepts TCP and never answers the RTMP
+handshake blocked that call for ever, and with it every Python thread of the media worker
+(every room). The ``ffmpeg`` CLI takes protocol options: ``rw_timeout`` bounds each read and
+write of the connection (a silent or stalled ingest ends the child), TLS certificates are
+verified (``tls_verify``, ``verifyhost``, ``ca_file``) and ``rtmp_tcurl`` keeps the host name
+when the connection goes to a pinned address. The worker only writes to a pipe; a timer kills
+a child that has not connected within ``connect_timeout``, which also unblocks a write on a
+full pipe.
 
-Connecting: PyAV opens an output's I/O with ``avio_open`` without options, so FFmpeg's
-``rw_timeout``/``timeout`` cannot reach the RTMP/TCP layer. Each connection attempt therefore
-runs in a short-lived thread of its own, and the broadcaster waits for it at most
-``connect_timeout`` seconds (the outer deadline). An attempt that never returns (a server that
-accepts and says nothing) is abandoned (a daemon thread, it ends when the peer closes) and its
-container is never used. For the same reason ``rtmp_tcurl`` and FFmpeg's TLS verification
-options cannot be set: with pinned addresses the IP goes in the URL (tcUrl carries the IP), and
-RTMPS runs with FFmpeg's defaults (no certificate verification).
+Threads: :meth:`video` / :meth:`audio` (the room's threads) only queue, bounded, never blocking;
+the broadcaster's own thread muxes into the pipe and reconnects. ``on_state(state, reason)`` is
+called from that thread on every change of :attr:`state`.
 
 The initial connection is tried once: a URL that does not answer within ``connect_timeout``
 ends the broadcast ``failed`` (a wrong URL is most likely a mistake, and the user should hear
@@ -24,102 +26,35 @@ backoff (``retry_initial`` doubling up to ``retry_max``), each counted in :attr:
 until one succeeds (``live`` again, from a keyframe) or ``give_up_after`` seconds have passed
 without a connection (``failed``).
 
-The stream key is a secret: logs name ``scheme://host:port/app`` only.
+The stream key is a secret: logs and reasons name ``scheme://host:port/app`` only (FFmpeg's
+messages are scrubbed of the URL and its path).
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
-from fractions import Fraction
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import av
-
-from vidroom.media.contract import BroadcastTarget
-from vidroom.media.egress_types import (
-    AUDIO_SAMPLE_RATE,
-    VIDEO_CLOCK,
-    AudioPacket,
-    VideoPacket,
+from vidroom.media.broadcast_push import (
+    Connection,
+    Scrub,
+    describe,
+    ffmpeg_command,
+    pinned_url,
+    redacted,
 )
+from vidroom.media.contract import BroadcastTarget
+from vidroom.media.egress_types import AudioPacket, VideoPacket
+
+__all__ = ["Broadcaster", "pinned_url", "redacted"]
 
 log = logging.getLogger(__name__)
 
-VIDEO_TIME_BASE = Fraction(1, VIDEO_CLOCK)
-AUDIO_TIME_BASE = Fraction(1, AUDIO_SAMPLE_RATE)
 QUEUE_LIMIT = 300  # packets (~4 s of video and audio at 15 fps)
-
 OnState = Callable[[str, "str | None"], None]
-
-
-def redacted(url: str) -> str:
-    """``scheme://host:port/app``: the URL without its stream key (for logs and reasons)."""
-    parts = urlsplit(url)
-    app = parts.path.strip("/").split("/", 1)[0]
-    return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}/{app}"
-
-
-def pinned_url(url: str, addresses: list[str]) -> str:
-    """``url`` with its host replaced by the first checked address (no second lookup)."""
-    if not addresses:
-        return url
-    parts = urlsplit(url)
-    address = addresses[0]
-    host = f"[{address}]" if ":" in address else address
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-class _Connection:
-    """One FLV output over RTMP; opened (handshake, publish) by its first packet."""
-
-    def __init__(self, url: str, first: VideoPacket) -> None:
-        self.container: Any = av.open(url, "w", format="flv")
-        self.video = self.container.add_mux_stream("h264", width=first.width, height=first.height)
-        self.video.time_base = VIDEO_TIME_BASE
-        # FLV declares its streams up front: audio always. Its AudioSpecificConfig comes from
-        # an AAC encoder context set up like the room's (mono 48 kHz LC), opened by the muxer
-        # and never fed (as the recorder does).
-        self.audio: Any = self.container.add_stream("aac", rate=AUDIO_SAMPLE_RATE, layout="mono")
-        self.audio.codec_context.bit_rate = 96_000
-        self.audio.time_base = AUDIO_TIME_BASE
-        self.origin = first.pts
-        self.last_video = -1
-        self.last_audio = -1
-        self.write(first)  # connects and writes the header
-
-    def write(self, packet: VideoPacket | AudioPacket) -> None:
-        out = av.Packet(packet.data)
-        if isinstance(packet, VideoPacket):
-            pts = packet.pts - self.origin
-            if pts <= self.last_video:
-                return
-            out.pts = out.dts = pts
-            out.time_base = VIDEO_TIME_BASE
-            out.is_keyframe = packet.keyframe
-            out.stream = self.video
-            self.last_video = pts
-        else:
-            if self.audio is None:
-                return
-            pts = packet.pts - self.origin * AUDIO_SAMPLE_RATE // VIDEO_CLOCK
-            if pts < 0 or pts <= self.last_audio:
-                return
-            out.pts = out.dts = pts
-            out.time_base = AUDIO_TIME_BASE
-            out.stream = self.audio
-            self.last_audio = pts
-        self.container.mux(out)
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):  # the ingest is gone already
-            self.container.close()
 
 
 class Broadcaster:
@@ -141,6 +76,8 @@ class Broadcaster:
         self._connected = False
         self._stopped = False
         self._audio_extradata: bytes | None = None
+        self._conn: Connection | None = None
+        self._scrub = Scrub(target.url, self._url)
         self._thread = threading.Thread(target=self._run, name="broadcaster", daemon=True)
 
     # -- the room's threads --------------------------------------------------------------
@@ -191,8 +128,14 @@ class Broadcaster:
             already = self._stopped
             self._stopped = True
             self._wake.notify_all()
+            conn = self._conn
+        if conn is not None and not conn.opened.is_set():
+            conn.kill()  # still connecting: nothing to finish
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=5.0)
+            self._thread.join(timeout=3.0)
+            if self._thread.is_alive() and conn is not None:
+                conn.kill()  # a write blocked on a stalled ingest
+                self._thread.join(timeout=2.0)
         if not already and self.state not in ("failed", "stopped"):
             self._set("stopped", None)
 
@@ -225,79 +168,87 @@ class Broadcaster:
                 self._wake.wait(timeout=min(timeout, 0.5) if timeout else 0.5)
         return None
 
-    def _connect(self, first: VideoPacket) -> _Connection | str:
-        """One attempt within ``connect_timeout``: the connection, or why it failed."""
-        result: list[_Connection | str] = []
-        done = threading.Event()
+    def _connect(self, first: VideoPacket) -> Connection | str:
+        """Start one attempt (the child connects while packets flow): it, or why not."""
+        try:
+            conn = Connection(
+                ffmpeg_command(self.target, self._url),
+                first,
+                self.target.connect_timeout,
+                self._scrub,
+            )
+        except Exception as exc:  # no ffmpeg, or its pipe closed at once
+            return f"cannot connect to {self._name}: {describe(exc)}"
+        with self._lock:
+            self._conn = conn
+            self._connected = True
+        return conn
 
-        def attempt() -> None:
-            try:
-                conn = _Connection(self._url, first)
-            except Exception as exc:
-                result.append(f"cannot connect to {self._name}: {_describe(exc)}")
-            else:
-                result.append(conn)
-                if abandoned.is_set():
-                    conn.close()
-            done.set()
-
-        abandoned = threading.Event()
-        threading.Thread(target=attempt, name="broadcast-connect", daemon=True).start()
-        end = time.monotonic() + self.target.connect_timeout
-        while not done.wait(timeout=0.1):
-            if self._stopped or time.monotonic() >= end:
-                abandoned.set()
-                if done.is_set() and result and isinstance(result[0], _Connection):
-                    result[0].close()
-                return f"no answer from {self._name} within {self.target.connect_timeout:g} s"
-        return result[0]
+    def _drop(self, conn: Connection, exc: BaseException | None) -> str:
+        """Close a connection that failed; its reason (for the state report)."""
+        reason = conn.failure(exc)
+        conn.close()
+        with self._lock:
+            self._conn = None
+            self._connected = False
+            self._waiting = True
+            self._queue.clear()
+        return reason
 
     def _run(self) -> None:
-        conn: _Connection | None = None
-        down_since: float | None = None
+        conn: Connection | None = None
+        live = False
+        down_since: float | None = None  # the ingest was lost at (None: never live yet)
         backoff = self.target.retry_initial
         try:
             while not self._stopped:
+                failure: str | None = None
                 if conn is None:
                     first = self._next_keyframe(None)
                     if first is None:
                         break
                     got = self._connect(first)
-                    if self.stopped:
-                        if isinstance(got, _Connection):
-                            got.close()
-                        break
                     if isinstance(got, str):
-                        if down_since is None:  # the first connection: no retry
-                            self._set("failed", got)
-                            return
-                        if time.monotonic() - down_since >= self.target.give_up_after:
-                            self._set("failed", got)
-                            return
-                        self._pause(backoff)
-                        backoff = min(backoff * 2, self.target.retry_max)
-                        self.reconnects += 1
+                        failure = got
+                    else:
+                        conn, live = got, False
                         continue
-                    conn, down_since, backoff = got, None, self.target.retry_initial
-                    with self._lock:
-                        self._connected = True
-                    self._set("live", None)
-                    continue
-                item = self._pop()
-                if item is None:
-                    continue
-                try:
-                    conn.write(item)
-                except Exception as exc:
-                    conn.close()
+                else:
+                    if not live and conn.opened.is_set():
+                        live, down_since, backoff = True, None, self.target.retry_initial
+                        self._set("live", None)
+                    item = self._pop()
+                    error: BaseException | None = None
+                    try:
+                        if item is not None:
+                            conn.write(item)
+                    except Exception as exc:
+                        error = exc
+                    if error is None and not conn.ended:
+                        continue
+                    if self.stopped:
+                        break
+                    failure = self._drop(conn, error)
                     conn = None
-                    down_since = time.monotonic()
-                    with self._lock:
-                        self._connected = False
-                        self._waiting = True
-                        self._queue.clear()
-                    self._set("reconnecting", f"ingest dropped: {_describe(exc)}")
-                    self.reconnects += 1
+                    if live:  # was live: retry
+                        live, down_since = False, time.monotonic()
+                        self.reconnects += 1
+                        self._set("reconnecting", f"ingest dropped: {failure}")
+                        self._pause(backoff)
+                        continue
+                if self.stopped:
+                    break
+                reason = (
+                    f"cannot connect to {self._name}: {failure.removeprefix(self._name + ': ')}"
+                )
+                if down_since is None or time.monotonic() - down_since >= self.target.give_up_after:
+                    self._set("failed", reason)  # the first connection is not retried
+                    return
+                if self.state != "reconnecting":
+                    self._set("reconnecting", reason)
+                self._pause(backoff)
+                backoff = min(backoff * 2, self.target.retry_max)
+                self.reconnects += 1
         finally:
             if conn is not None:
                 conn.close()
@@ -313,8 +264,3 @@ class Broadcaster:
             if not self._queue and not self._stopped:
                 self._wake.wait(timeout=0.5)
             return self._queue.popleft() if self._queue else None
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return text if text else type(exc).__name__

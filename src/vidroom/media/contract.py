@@ -150,7 +150,8 @@ class BroadcastTarget:
     to instead of resolving the name again (empty: resolve the name). The worker connects
     within ``connect_timeout``; when the ingest drops it reconnects with exponential backoff
     (``retry_initial`` doubling up to ``retry_max`` seconds) and gives up after
-    ``give_up_after`` seconds without a connection (reported ``failed``)."""
+    ``give_up_after`` seconds without a connection (reported ``failed``). RTMPS certificates are
+    verified, against ``ca_file`` when set."""
 
     broadcast_id: str
     url: str
@@ -159,6 +160,7 @@ class BroadcastTarget:
     retry_initial: float = 1.0
     retry_max: float = 30.0
     give_up_after: float = 120.0
+    ca_file: str | None = None  # RTMPS: trusted CA certificates (PEM); None: the system's
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ def target(settings: Settings, broadcast_id: str, checked: stream_url.StreamURL)
         addresses=list(checked.addresses),
         connect_timeout=settings.broadcast_connect_seconds,
         give_up_after=settings.broadcast_give_up_seconds,
+        ca_file=str(settings.broadcast_ca_file) if settings.broadcast_ca_file else None,
     )
 
 
