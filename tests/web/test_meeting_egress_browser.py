@@ -1,0 +1,230 @@
+"""Recording, snapshots and live broadcasts on the meeting page, in a real Chromium against a real
+server (and, for the live state, a real nginx-rtmp): the indicator a second participant sees
+while the first records, pauses and stops; the snapshot button's link; the controls the room's
+options hide; the broadcast form's checks and the API's error in words.
+
+Needs Debian's chromium at /usr/bin/chromium (Playwright's own browsers are never downloaded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.conftest import SECRET, LiveServer, free_port
+from tests.rtmp import RtmpServer
+from tests.web import test_meeting_browser as meeting_browser
+from tests.web.test_meeting_browser import MEDIA_TIMEOUT_MS, TIMEOUT_MS, Person
+
+pytestmark = pytest.mark.browser
+
+chromium = meeting_browser.chromium
+browser = meeting_browser.browser
+
+
+async def room_people(
+    browser: Browser, server: LiveServer, names: list[str], extra: dict[str, str] | None = None
+) -> list[Person]:
+    """One meeting (room ``standup``, ``extra`` fields on its first start), a page per name."""
+    await asyncio.to_thread(server.cli, "teams", "create", "acme", "--owner", "o@example.com")
+    out = await asyncio.to_thread(server.cli, "apikeys", "create", "--team", "acme")
+    key = out.strip().splitlines()[-1]
+    found = []
+    async with httpx.AsyncClient(base_url=server.url, headers={"Authorization": key}) as api:
+        for name in names:
+            data = {"id": "standup", "name": "Daily standup", "user[name]": name, **(extra or {})}
+            response = await api.post("/rooms", data=data)
+            assert response.status_code == 201, response.text
+            context = await browser.new_context(viewport={"width": 1100, "height": 900})
+            context.set_default_timeout(TIMEOUT_MS)
+            page = await context.new_page()
+            found.append(Person(name, page, response.json()["links"]["gui"]))
+    return found
+
+
+async def in_call(person: Person) -> None:
+    await person.open()
+    await person.page.get_by_role("button", name="Join the meeting").click()
+    await expect(person.page.get_by_role("status")).to_have_text(
+        "You are in the meeting.", timeout=MEDIA_TIMEOUT_MS
+    )
+    await person.playing("[data-composite]")
+
+
+def no_problems(person: Person, expected: str = "WebSocket") -> None:
+    """No console errors but ``expected`` ones (a refused request logs its status)."""
+    left = [p for p in person.problems if "WebSocket" not in p and expected not in p]
+    assert left == [], person.problems
+
+
+async def test_the_second_participant_sees_recording_paused_and_stopped(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    alice, bob = await room_people(browser, live_server, ["Alice", "Bob"])
+    await in_call(alice)
+    await in_call(bob)
+    a, b = alice.page, bob.page
+    indicator = b.locator("[data-rec-indicator]")
+    await expect(indicator).to_be_hidden()
+
+    await a.get_by_role("button", name="Start recording").click()
+    await expect(indicator).to_have_text("Recording", timeout=MEDIA_TIMEOUT_MS)
+    await expect(indicator).to_have_attribute("aria-live", "polite")
+    await expect(b.get_by_role("button", name="Stop recording")).to_be_visible()
+    await expect(a.get_by_role("button", name="Start recording")).to_be_hidden()
+
+    await a.get_by_role("button", name="Pause recording").click()
+    await expect(indicator).to_have_text("Recording paused")
+    await expect(b.get_by_role("button", name="Resume recording")).to_be_visible()
+    await b.get_by_role("button", name="Resume recording").click()
+    await expect(a.locator("[data-rec-indicator]")).to_have_text("Recording")
+
+    await asyncio.sleep(1.0)  # a second of video in the file
+    await a.get_by_role("button", name="Stop recording").click()
+    await expect(indicator).to_be_hidden(timeout=MEDIA_TIMEOUT_MS)
+    await expect(b.get_by_role("button", name="Start recording")).to_be_visible()
+
+    # once the file is ready, its signed download link is offered, and it is an MP4
+    link = b.get_by_role("link", name="Download the recording")
+    await expect(link).to_be_visible(timeout=MEDIA_TIMEOUT_MS)
+    href = await link.get_attribute("href")
+    assert href
+    async with httpx.AsyncClient() as http:
+        got = await http.get(href)
+    assert got.status_code == 200, got.text[:200]
+    assert got.content[4:8] == b"ftyp", got.content[:16]
+
+    # the snapshot button: both pages get a link to the PNG
+    await b.get_by_role("button", name="Take a snapshot").click()
+    for person in (alice, bob):
+        shot = person.page.locator("[data-snapshots] a")
+        await expect(shot).to_have_count(1, timeout=MEDIA_TIMEOUT_MS)
+    href = await a.locator("[data-snapshots] a").get_attribute("href")
+    assert href
+    async with httpx.AsyncClient() as http:
+        got = await http.get(href)
+    assert got.status_code == 200
+    assert got.content.startswith(b"\x89PNG\r\n\x1a\n")
+    for person in (alice, bob):
+        no_problems(person)
+
+
+async def test_the_controls_are_hidden_when_the_options_say_so(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    extra = {"options[recording_available]": "false", "options[broadcast_available]": "false"}
+    (alice,) = await room_people(browser, live_server, ["Alice"], extra)
+    await alice.open()
+    page = alice.page
+    await expect(page.get_by_role("button", name="Take a snapshot")).to_be_visible()
+    await expect(page.get_by_role("button", name="Start recording")).to_be_hidden()
+    await expect(page.get_by_role("button", name="Start broadcast")).to_be_hidden()
+    await expect(page.locator("#bcast-url")).to_be_hidden()
+    no_problems(alice)
+
+
+async def test_the_broadcast_form_checks_its_input_and_shows_the_apis_error(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    (alice,) = await room_people(browser, live_server, ["Alice"])
+    await alice.open()
+    page = alice.page
+    error = page.locator("[data-egress-error]")
+    start = page.get_by_role("button", name="Start broadcast")
+    await expect(page.get_by_label("Stream key")).to_have_attribute("type", "password")
+
+    await start.click()
+    await expect(error).to_have_text("Enter the ingest URL (rtmp:// or rtmps://).")
+    await page.get_by_label("Ingest URL").fill("https://live.example.com/app")
+    await start.click()
+    await expect(error).to_have_text("The ingest URL must start with rtmp:// or rtmps://.")
+    await page.get_by_label("Ingest URL").fill("rtmp://127.0.0.1/live")
+    await start.click()
+    await expect(error).to_have_text("Enter the stream key.")
+    await expect(page.get_by_label("Stream key")).to_be_focused()
+
+    # valid in form, refused by the API (a loopback ingest): its reason, in words
+    await page.get_by_label("Stream key").fill("s3cret-key")
+    await page.locator("#bcast-player").fill("ftp://example.com/")
+    await start.click()
+    await expect(error).to_have_text("The player URL must start with http:// or https://.")
+    await page.locator("#bcast-player").fill("")
+    await start.click()
+    await expect(error).to_contain_text("The broadcast could not start: refused: 127.0.0.1")
+    await expect(start).to_be_enabled()
+    assert "s3cret-key" not in await page.locator("body").inner_text()
+    no_problems(alice, expected="status of 400 (Bad Request)")
+
+
+@pytest.fixture
+def rtmp(tmp_path: Path) -> Iterator[RtmpServer]:
+    if not Path("/usr/sbin/nginx").exists():
+        pytest.skip("nginx not installed")
+    with RtmpServer(tmp_path / "rtmp") as server:
+        yield server
+
+
+@pytest.fixture
+def private_server(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
+    """A server that may broadcast to loopback (the test's nginx-rtmp)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "VIDROOM_ENV": "test",
+        "VIDROOM_DATA_DIR": str(tmp_path / "live-data"),
+        "VIDROOM_DATABASE_URL": database_url,
+        "VIDROOM_HOST": "127.0.0.1",
+        "VIDROOM_PORT": str(port),
+        "VIDROOM_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "VIDROOM_SECRET_KEY": SECRET,
+        "VIDROOM_LOG_LEVEL": "warning",
+        "VIDROOM_MEDIA_WORKERS": "1",
+        "VIDROOM_OUTBOUND_ALLOW_PRIVATE": "true",
+    }
+    server = LiveServer(env=env, port=port, log_path=tmp_path / "server.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+async def test_a_broadcast_goes_live_on_nginx_rtmp_and_stops(
+    browser: Browser, private_server: LiveServer, rtmp: RtmpServer
+) -> None:
+    alice, bob = await room_people(browser, private_server, ["Alice", "Bob"])
+    await in_call(alice)
+    await bob.open()
+    page = alice.page
+    ingest = rtmp.url("key").rsplit("/", 1)[0]
+    await page.get_by_label("Ingest URL").fill(ingest)
+    await page.get_by_label("Stream key").fill("key")
+    await page.locator("#bcast-player").fill("https://example.com/watch")
+    await page.get_by_role("button", name="Start broadcast").click()
+    for person in (alice, bob):
+        state = person.page.locator("[data-bcast-state]")
+        await expect(state).to_have_text("Broadcasting live", timeout=MEDIA_TIMEOUT_MS)
+    await expect(page.get_by_label("Stream key")).to_have_value("")
+    await asyncio.sleep(1.0)
+    assert rtmp.recorded("key").stat().st_size > 0
+
+    player = bob.page.locator("#bcast-edit-player")
+    await expect(player).to_have_value("https://example.com/watch")
+    await player.fill("https://example.com/other")
+    await bob.page.get_by_role("button", name="Save player URL").click()
+    await expect(bob.page.locator("[data-egress-status]")).to_have_text("The player URL was saved.")
+
+    await bob.page.get_by_role("button", name="Stop broadcast").click()
+    for person in (alice, bob):
+        await expect(person.page.get_by_role("button", name="Start broadcast")).to_be_visible(
+            timeout=MEDIA_TIMEOUT_MS
+        )
+        await expect(person.page.locator("[data-bcast-state]")).to_be_hidden()
+    no_problems(alice)
+    no_problems(bob)
