@@ -183,16 +183,15 @@ def media_path(team: str) -> str:
 @router.get("/dashboard/teams/{team}/media")
 async def media_page(request: Request, team: str) -> Response:
     state = get_state(request)
-    user: User | None = None
-    try:
-        async with state.db.reader() as uow:
-            user = await current_user(uow.session, request)
-            if user is None:
-                return login_redirect(media_path(team))
+    async with state.db.uow() as uow:  # as the dashboard: the user stays loaded after it
+        user = await current_user(uow.session, request)
+        if user is None:
+            return login_redirect(media_path(team))
+        try:
             found = await _owned_team(uow.session, user, team)
             context = await _context(uow.session, state.settings, found, _page_of(request))
-    except VidroomError as exc:
-        return error_page(request, user, status_of(exc), "Not available", exc.message)
+        except VidroomError as exc:
+            return error_page(request, user, status_of(exc), "Not available", exc.message)
     return render(request, "media.html", user, **context)
 
 
@@ -202,16 +201,15 @@ async def _delete(request: Request, team: str, kind: str, item_id: str) -> Respo
         await read_form(request, state.settings)
     except FormRejected as exc:
         return error_page(request, None, exc.status, exc.title, exc.message)
-    user: User | None = None
-    try:
-        async with state.db.uow() as uow:
-            user = await current_user(uow.session, request)
-            if user is None:
-                return login_redirect(media_path(team))
+    async with state.db.uow() as uow:
+        user = await current_user(uow.session, request)
+        if user is None:
+            return login_redirect(media_path(team))
+        try:  # a refusal changed nothing: the unit of work ends cleanly, the user stays loaded
             found = await _owned_team(uow.session, user, team)
             key, notice = await _remove(uow, found, kind, item_id)
-    except VidroomError as exc:
-        return error_page(request, user, status_of(exc), "Not deleted", exc.message)
+        except VidroomError as exc:
+            return error_page(request, user, status_of(exc), "Not deleted", exc.message)
     await store_for(state.settings.media_dir).delete(key)  # the row is gone: now its bytes
     return redirect(media_path(team), notice, settings=state.settings)
 
