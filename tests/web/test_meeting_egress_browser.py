@@ -22,7 +22,11 @@ from tests.rtmp import RtmpServer
 from tests.web import test_meeting_browser as meeting_browser
 from tests.web.test_meeting_browser import MEDIA_TIMEOUT_MS, TIMEOUT_MS, Person
 
-pytestmark = pytest.mark.browser
+# the page's JavaScript has nothing database-specific (the backends' tests run on both)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
 
 chromium = meeting_browser.chromium
 browser = meeting_browser.browser
@@ -160,6 +164,48 @@ async def test_the_broadcast_form_checks_its_input_and_shows_the_apis_error(
     await expect(start).to_be_enabled()
     assert "s3cret-key" not in await page.locator("body").inner_text()
     no_problems(alice, expected="status of 400 (Bad Request)")
+
+
+STREAM_URLS = """async () => {
+  const m = await import("/static/meeting/egress.js");
+  return [
+    m.streamUrl("rtmp://ingest.example.com/live", "abc"),
+    m.streamUrl("rtmp://ingest.example.com/live/", " abc "),
+    m.streamUrl("rtmp://ingest.example.com/live/abc", "abc"),
+    m.streamUrl("rtmp://ingest.example.com/live/abc", ""),
+    m.broadcastProblem("rtmp://ingest.example.com/live/abc", "", ""),
+    m.broadcastProblem("rtmp://ingest.example.com", "abc", ""),
+    m.broadcastProblem("rtmp://ingest.example.com/live", "a b", ""),
+    m.recordingState({duration: null, paused: false}),
+    m.recordingState({duration: null, paused: true}),
+    m.recordingState({duration: 12, paused: false}),
+    m.recordingState(null),
+    m.errorText("The recording could not start", {status: 405, message: "x"}),
+    m.errorText("The snapshot could not be taken", {status: 406, message: "nobody in the call"}),
+  ];
+}"""
+
+
+async def test_the_stream_key_joins_the_ingest_url_once(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    (alice,) = await room_people(browser, live_server, ["Alice"])
+    await alice.open()
+    assert await alice.page.evaluate(STREAM_URLS) == [
+        "rtmp://ingest.example.com/live/abc",
+        "rtmp://ingest.example.com/live/abc",
+        "rtmp://ingest.example.com/live/abc",
+        "rtmp://ingest.example.com/live/abc",
+        "",
+        "The ingest URL needs an application path, such as rtmp://host/live.",
+        "The stream key must not contain spaces.",
+        "recording",
+        "paused",
+        "off",
+        "off",
+        "The recording could not start: it is turned off for this meeting.",
+        "The snapshot could not be taken: nobody in the call.",
+    ]
 
 
 @pytest.fixture
