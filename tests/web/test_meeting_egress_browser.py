@@ -143,6 +143,15 @@ async def test_the_broadcast_form_checks_its_input_and_shows_the_apis_error(
     start = page.get_by_role("button", name="Start broadcast")
     await expect(page.get_by_label("Stream key")).to_have_attribute("type", "password")
 
+    # nobody is in the call yet: the API refuses (406), the page says why
+    await page.get_by_role("button", name="Start recording").click()
+    await expect(error).to_have_text("The recording could not start: nobody is in the call yet.")
+    await page.get_by_role("button", name="Take a snapshot").click()
+    await expect(error).to_have_text(
+        "The snapshot could not be taken: nobody is in the call yet: no snapshot."
+    )
+    await expect(page.locator("[data-rec-indicator]")).to_be_hidden()
+
     await start.click()
     await expect(error).to_have_text("Enter the ingest URL (rtmp:// or rtmps://).")
     await page.get_by_label("Ingest URL").fill("https://live.example.com/app")
@@ -163,7 +172,7 @@ async def test_the_broadcast_form_checks_its_input_and_shows_the_apis_error(
     await expect(error).to_contain_text("The broadcast could not start: refused: 127.0.0.1")
     await expect(start).to_be_enabled()
     assert "s3cret-key" not in await page.locator("body").inner_text()
-    no_problems(alice, expected="status of 400 (Bad Request)")
+    no_problems(alice, expected="Failed to load resource: the server responded with a status of 40")
 
 
 STREAM_URLS = """async () => {
@@ -259,6 +268,13 @@ async def test_a_broadcast_goes_live_on_nginx_rtmp_and_stops(
     await expect(page.get_by_label("Stream key")).to_have_value("")
     await asyncio.sleep(1.0)
     assert rtmp.recorded("key").stat().st_size > 0
+
+    # the ingest goes away and comes back: reconnecting, then live again
+    await asyncio.to_thread(rtmp.stop)
+    state = bob.page.locator("[data-bcast-state]")
+    await expect(state).to_have_text("Broadcast reconnecting…", timeout=MEDIA_TIMEOUT_MS)
+    await asyncio.to_thread(rtmp.start)
+    await expect(state).to_have_text("Broadcasting live", timeout=MEDIA_TIMEOUT_MS)
 
     player = bob.page.locator("#bcast-edit-player")
     await expect(player).to_have_value("https://example.com/watch")
