@@ -134,7 +134,7 @@ async def test_the_controls_are_hidden_when_the_options_say_so(
 
 
 async def test_the_broadcast_form_checks_its_input_and_shows_the_apis_error(
-    browser: Browser, live_server: LiveServer
+    browser: Browser, live_server: LiveServer, tmp_path: Path
 ) -> None:
     (alice,) = await room_people(browser, live_server, ["Alice"])
     await alice.open()
@@ -172,6 +172,7 @@ async def test_the_broadcast_form_checks_its_input_and_shows_the_apis_error(
     await expect(error).to_contain_text("The broadcast could not start: refused: 127.0.0.1")
     await expect(start).to_be_enabled()
     assert "s3cret-key" not in await page.locator("body").inner_text()
+    await page.locator("[data-egress]").screenshot(path=str(tmp_path / "egress-panel.png"))
     no_problems(alice, expected="Failed to load resource: the server responded with a status of 40")
 
 
