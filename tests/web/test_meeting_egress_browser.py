@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -67,6 +69,39 @@ def no_problems(person: Person, expected: str = "WebSocket") -> None:
     assert left == [], person.problems
 
 
+async def owner_deletes_on_the_dashboard(browser: Browser, server: LiveServer) -> None:
+    """The team's owner (o@example.com, given a password) logs in, finds the recording and the
+    snapshot on the dashboard's media page, and deletes both (confirming): the files are gone."""
+    await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "vidroom", "users", "set-password", "--email", "o@example.com",
+         "--password-stdin"],
+        env=server.env, input=b"correct horse battery\n", check=True, timeout=60,
+    )  # fmt: skip
+    media = Path(server.env["VIDROOM_DATA_DIR"]) / "media"
+    assert len([p for p in media.rglob("*.*") if p.suffix in (".mp4", ".png")]) == 2
+    context = await browser.new_context()
+    context.set_default_timeout(TIMEOUT_MS)
+    page = await context.new_page()
+    page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await page.goto(f"{server.url}/login")
+    form = page.locator('form[action="/login"]')
+    await form.get_by_label("Email").fill("o@example.com")
+    await form.get_by_label("Password").fill("correct horse battery")
+    await form.get_by_role("button", name="Log in").click()
+    await page.get_by_role("link", name="Recordings and snapshots of acme").click()
+    await expect(page.locator("[data-recordings] > li")).to_have_count(1)
+    await expect(page.locator("[data-snapshots] > li")).to_have_count(1)
+    await expect(page.locator("[data-recordings]")).to_contain_text("Ready")
+    await page.get_by_role("button", name="Delete the recording").click()
+    await expect(page.get_by_text("The recording was deleted.")).to_be_visible()
+    await expect(page.get_by_text("No recordings.")).to_be_visible()
+    await page.get_by_role("button", name="Delete the snapshot").click()
+    await expect(page.get_by_text("No snapshots.")).to_be_visible()
+    assert [p for p in media.rglob("*.*") if p.suffix in (".mp4", ".png")] == []
+    await context.close()
+
+
 async def test_the_second_participant_sees_recording_paused_and_stopped(
     browser: Browser, live_server: LiveServer
 ) -> None:
@@ -117,6 +152,10 @@ async def test_the_second_participant_sees_recording_paused_and_stopped(
     assert got.content.startswith(b"\x89PNG\r\n\x1a\n")
     for person in (alice, bob):
         no_problems(person)
+
+    await owner_deletes_on_the_dashboard(browser, live_server)
+    async with httpx.AsyncClient() as http:
+        assert (await http.get(href)).status_code == 404
 
 
 async def test_the_controls_are_hidden_when_the_options_say_so(
