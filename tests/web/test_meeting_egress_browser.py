@@ -112,8 +112,10 @@ async def test_the_second_participant_sees_recording_paused_and_stopped(
     indicator = b.locator("[data-rec-indicator]")
     await expect(indicator).to_be_hidden()
 
-    await a.get_by_role("button", name="Start recording").click()
+    await a.get_by_role("button", name="Start recording").focus()
+    await a.keyboard.press("Enter")  # by keyboard: the focus moves on to Pause, not lost
     await expect(indicator).to_have_text("Recording", timeout=MEDIA_TIMEOUT_MS)
+    await expect(a.get_by_role("button", name="Pause recording")).to_be_focused()
     await expect(indicator).to_have_attribute("aria-live", "polite")
     await expect(b.get_by_role("button", name="Stop recording")).to_be_visible()
     await expect(a.get_by_role("button", name="Start recording")).to_be_hidden()

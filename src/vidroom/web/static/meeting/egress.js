@@ -93,6 +93,12 @@ export class Egress {
 
   bind() {
     const v = this.view;
+    v.recControls.addEventListener("click", () => {
+      v.lastAction = "recording";
+    }, true);
+    v.bcast.addEventListener("click", () => {
+      v.lastAction = "broadcast";
+    }, true);
     v.recStart.addEventListener("click", () => this.act(() => this.api.startRecording(), "The recording could not start"));
     v.recPause.addEventListener("click", () => this.act(() => this.api.pauseRecording(true), "The recording could not pause"));
     v.recResume.addEventListener("click", () => this.act(() => this.api.pauseRecording(false), "The recording could not resume"));

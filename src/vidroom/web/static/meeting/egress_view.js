@@ -46,6 +46,7 @@ export class EgressView {
     this.bcastEditPlayer = $("[data-bcast-edit-player]");
     this.bcastStop = $("[data-bcast-stop]");
     this.recordingState = "off";
+    this.lastAction = ""; // "recording" | "broadcast": what this person last did here
   }
 
   egressFail(text) {
@@ -57,10 +58,8 @@ export class EgressView {
     this.status.textContent = text;
   }
 
+  /** A request is on its way (egress.js ignores more clicks meanwhile; buttons keep focus). */
   egressBusy(busy) {
-    this.panel.querySelectorAll("button").forEach((button) => {
-      button.disabled = busy;
-    });
     this.panel.setAttribute("aria-busy", busy ? "true" : "false");
   }
 
@@ -69,9 +68,17 @@ export class EgressView {
     this.bcast.hidden = !broadcast;
   }
 
+  /** Whether keyboard focus is in one of ``parts`` (or was lost from the panel to the body). */
+  focusIn(parts) {
+    const active = document.activeElement;
+    return active === document.body || parts.some((part) => part.contains(active));
+  }
+
   /** state: "recording" | "paused" | "off" */
   showRecording(state) {
     const before = this.recordingState;
+    const buttons = [this.recStart, this.recPause, this.recResume, this.recStop];
+    const focused = before !== state && this.focusIn(buttons);
     this.recordingState = state;
     this.indicator.textContent = RECORDING_TEXT[state];
     this.indicator.dataset.state = state;
@@ -80,6 +87,10 @@ export class EgressView {
     this.recPause.hidden = state !== "recording";
     this.recResume.hidden = state !== "paused";
     this.recStop.hidden = state === "off";
+    if (focused && this.lastAction === "recording") {
+      this.lastAction = "";
+      (buttons.find((button) => !button.hidden) || this.recStart).focus();
+    }
     if (before !== state) {
       this.egressSay(
         state === "recording" ? (before === "paused" ? "The recording resumed." : "The meeting is being recorded.")
@@ -127,12 +138,17 @@ export class EgressView {
   showBroadcast(text, state, player) {
     const running = state !== "off";
     const was = !this.bcastRunning.hidden;
+    const focused = running !== was && this.focusIn([this.bcastForm, this.bcastRunning]);
     this.bcastForm.hidden = running;
     this.bcastRunning.hidden = !running;
     this.bcastState.textContent = text;
     this.bcastState.dataset.state = state;
     if (running && !was) {
       this.bcastEditPlayer.value = player;
+    }
+    if (focused && this.lastAction === "broadcast") {
+      this.lastAction = "";
+      (running ? this.bcastStop : this.bcastUrl).focus();
     }
     if (!running && was) {
       this.egressSay("The broadcast stopped.");
