@@ -65,7 +65,7 @@ class Events:
 
     def __init__(self) -> None:
         self.tiles: dict[str, list[Tile]] = {}
-        self.broadcasts: dict[str, str] = {}
+        self.broadcasts: dict[str, str] = {}  # each broadcast's states, in order (a>b>c)
 
     async def peer_connected(self, meeting_id: str, participant_id: str) -> None:
         return None
@@ -90,7 +90,8 @@ class Events:
     async def broadcast_state(
         self, meeting_id: str, broadcast_id: str, state: str, reason: str | None
     ) -> None:
-        self.broadcasts[broadcast_id] = state
+        seen = self.broadcasts.get(broadcast_id)
+        self.broadcasts[broadcast_id] = f"{seen}>{state}" if seen else state
 
 
 class PerPeerRoom(RoomMedia):

@@ -9,6 +9,7 @@ two statements may see two).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +48,51 @@ def _sqlite_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _abandon_cancelled_connections() -> None:
+    """A task cancelled mid-statement on SQLite must not leave the database locked.
+
+    SQLAlchemy terminates the connection of a task cancelled mid-statement by awaiting
+    aiosqlite's ``close()`` under ``asyncio.shield``. The statement still runs in the
+    connection's worker thread meanwhile, and ``sqlite3`` closes a connection with an unfinished
+    statement lazily (``sqlite3_close_v2`` leaves a "zombie" until the statement is finalised)
+    and without rolling back: its write lock (``BEGIN IMMEDIATE``) stayed held, every later
+    writer waited out the busy timeout and failed, and a loop shutting down waited on the
+    shielded close. CI saw a test's teardown hang until pytest-timeout (600 s) that way.
+
+    So the abandoned connection's statement is interrupted (``sqlite3.Connection.interrupt``,
+    made to be called from another thread), which ends it at once; its transaction is rolled
+    back in its worker thread, which releases the lock; and the worker is stopped without
+    awaiting it (aiosqlite's ``stop()``, SQLAlchemy's own fallback): nothing waits on the thread.
+    (This reaches into aiosqlite's worker queue, ``_tx``: neither library offers it.)
+    """
+    from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
+
+    adapter: Any = AsyncAdapt_aiosqlite_connection
+    if getattr(adapter, "_vidroom_abandons", False):
+        return
+
+    async def abandon(self: Any) -> None:
+        worker = self._connection  # aiosqlite's connection: a queue served by one thread
+        raw = getattr(worker, "_connection", None)  # its sqlite3 connection
+        if raw is not None:
+            with contextlib.suppress(Exception):
+                raw.interrupt()
+
+            def roll_back() -> None:  # in the worker thread, once the statement has ended
+                with contextlib.suppress(Exception):
+                    raw.rollback()
+
+            worker._tx.put_nowait((None, roll_back))
+        self._terminate_force_close()
+
+    adapter._terminate_graceful_close = abandon
+    adapter._vidroom_abandons = True
+
+
 def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        _abandon_cancelled_connections()
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
