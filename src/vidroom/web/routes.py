@@ -10,12 +10,13 @@ reserved name: it is this router's own last route, after every included page.
 
 from __future__ import annotations
 
-from vidroom.web import auth_pages, dashboard, join, room_page
+from vidroom.web import auth_pages, dashboard, join, media_pages, room_page
 from vidroom.web.render import page_router
 
 router = page_router()
 router.include_router(auth_pages.router)
 router.include_router(dashboard.router)
+router.include_router(media_pages.router)
 router.include_router(join.router)
 router.add_api_route(room_page.PATH, room_page.room_page, methods=["GET"])  # must stay last
 

@@ -69,6 +69,51 @@ export class Api {
     return this.users.get(cid);
   }
 
+  /** POST /rooms/<ak>/recording: start recording (201, no body). */
+  startRecording() {
+    return call("POST", this.base + "/recording");
+  }
+
+  /** PUT /rooms/<ak>/recording paused=true|false: pause or resume (the recording object). */
+  pauseRecording(paused) {
+    const form = new FormData();
+    form.append("paused", paused ? "true" : "false");
+    return call("PUT", this.base + "/recording", form);
+  }
+
+  /** DELETE /rooms/<ak>/recording: stop recording. */
+  stopRecording() {
+    return call("DELETE", this.base + "/recording");
+  }
+
+  /** POST /rooms/<ak>/snapshot: take a snapshot (snapshot_update brings it). */
+  snapshot() {
+    return call("POST", this.base + "/snapshot");
+  }
+
+  /** POST /rooms/<ak>/broadcasts: start a live broadcast (the broadcast object). */
+  startBroadcast(streamUrl, playerUrl) {
+    const form = new FormData();
+    form.append("stream_url", streamUrl);
+    form.append("platform", "generic");
+    if (playerUrl) {
+      form.append("player_url", playerUrl);
+    }
+    return call("POST", this.base + "/broadcasts", form);
+  }
+
+  /** PUT /rooms/<ak>/broadcasts/<platform>: change the player URL. */
+  updateBroadcast(platform, playerUrl) {
+    const form = new FormData();
+    form.append("player_url", playerUrl);
+    return call("PUT", this.base + "/broadcasts/" + encodeURIComponent(platform), form);
+  }
+
+  /** DELETE /rooms/<ak>/broadcasts: stop the running broadcast. */
+  stopBroadcast() {
+    return call("DELETE", this.base + "/broadcasts");
+  }
+
   /** DELETE /rooms/<ak>/users/<id>: remove a participant (kick). */
   removeUser(userId) {
     return call("DELETE", this.base + "/users/" + encodeURIComponent(userId));

@@ -5,6 +5,8 @@
 import { Chat } from "./chat.js";
 import { Composite } from "./composite.js";
 import { Devices } from "./devices.js";
+import { Egress } from "./egress.js";
+import { EgressView } from "./egress_view.js";
 import { LocalMedia } from "./media.js";
 import { People } from "./people.js";
 import { Realtime } from "./rt.js";
@@ -39,6 +41,7 @@ export class Meeting {
     this.composite = new Composite(view);
     this.people = new People(view, api, room);
     this.chat = new Chat(view, api, room);
+    this.egress = new Egress(new EgressView(view.root), api, room);
   }
 
   async start() {
@@ -66,6 +69,7 @@ export class Meeting {
     this.devices.bind();
     this.share.bind();
     this.chat.bind();
+    this.egress.bind();
     window.addEventListener("pagehide", () => {
       if (this.call) {
         this.call.leave();
@@ -75,6 +79,7 @@ export class Meeting {
 
   setRoom(room) {
     this.room = room;
+    this.egress.setRoom(room);
     const wide = Boolean(room.options && room.options.widescreen);
     this.view.screen.classList.toggle("screen--wide", wide); // composite 1280x720, else 1280x960
     const ready = Boolean(room.ready);
@@ -94,6 +99,7 @@ export class Meeting {
     rt.addEventListener("room_setup", (event) => content(event) && this.setRoom(content(event)));
     rt.addEventListener("room_ready", (event) => content(event) && this.setRoom(content(event)));
     rt.addEventListener("chat", (event) => this.chat.received(event.detail));
+    this.egress.listen(rt);
     rt.addEventListener("lock", () => this.view.say("The meeting is now locked: nobody new may join."));
     rt.addEventListener("stfu", (event) => this.stfu(event.detail));
     rt.addEventListener("disconnect", (event) => {
