@@ -9,6 +9,7 @@ two statements may see two).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ READ_ONLY = "vidroom_read_only"
 # more of them contending for the GIL measured no faster (20 + 10 against 5 + 10 under wrk)
 SQLITE_POOL_SIZE = 5
 SQLITE_MAX_OVERFLOW = 10
+# how long an abandoned SQLite connection may take to close (see _abandon_cancelled_connections)
+ABANDON_SECONDS = 5.0
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -61,8 +64,10 @@ def _abandon_cancelled_connections() -> None:
 
     So the abandoned connection's statement is interrupted (``sqlite3.Connection.interrupt``,
     made to be called from another thread), which ends it at once; its transaction is rolled
-    back in its worker thread, which releases the lock; and the worker is stopped without
-    awaiting it (aiosqlite's ``stop()``, SQLAlchemy's own fallback): nothing waits on the thread.
+    back in its worker thread, which releases the lock; then aiosqlite's close is awaited as
+    before, which is now quick, and which must finish while the loop runs (a worker left to
+    finish alone would report into a closed loop). Should it still take longer than
+    ``ABANDON_SECONDS``, SQLAlchemy's own fallback stops the worker without waiting.
     (This reaches into aiosqlite's worker queue, ``_tx``: neither library offers it.)
     """
     from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
@@ -70,6 +75,7 @@ def _abandon_cancelled_connections() -> None:
     adapter: Any = AsyncAdapt_aiosqlite_connection
     if getattr(adapter, "_vidroom_abandons", False):
         return
+    close = adapter._terminate_graceful_close
 
     async def abandon(self: Any) -> None:
         worker = self._connection  # aiosqlite's connection: a queue served by one thread
@@ -83,7 +89,7 @@ def _abandon_cancelled_connections() -> None:
                     raw.rollback()
 
             worker._tx.put_nowait((None, roll_back))
-        self._terminate_force_close()
+        await asyncio.wait_for(close(self), ABANDON_SECONDS)  # TimeoutError: force close
 
     adapter._terminate_graceful_close = abandon
     adapter._vidroom_abandons = True
