@@ -294,6 +294,16 @@ def get_int(params: Mapping[str, Any], key: str, *path: str) -> int | None:
     raise ParamError(f"parameter {name} must be an integer, got {_short(value)}")
 
 
+def get_page(params: Mapping[str, Any], maximum: int, key: str = "page") -> int:
+    """A page number counting from 0 (absent: 0), at most ``maximum``."""
+    page = get_int(params, key)
+    if page is None:
+        return 0
+    if page < 0 or page > maximum:
+        raise ParamError(f"parameter {key} must be 0 to {maximum}")
+    return page
+
+
 def get_list(params: Mapping[str, Any], key: str, *path: str) -> list[str] | None:
     """List of strings: a JSON array, repeated ``key[]``, ``key[0]``/``key[1]`` or one string."""
     name, value = _lookup(params, key, path)

@@ -23,7 +23,7 @@ from vidroom.api.deps import get_state
 from vidroom.db.uow import UnitOfWork
 from vidroom.errors import VidroomError
 from vidroom.kit import signed_url
-from vidroom.kit.params import ParamError, get_int
+from vidroom.kit.params import ParamError, get_page
 from vidroom.meetings.models import Meeting
 from vidroom.recordings import service as recordings
 from vidroom.recordings.models import Recording
@@ -137,14 +137,11 @@ async def _owned_team(session: AsyncSession, user: User, name: str) -> Team:
 
 def _page_of(request: Request) -> int:
     try:
-        page = get_int(dict(request.query_params), "page")
+        return get_page(dict(request.query_params), MAX_PAGE)
     except ParamError:
-        raise errors.invalid("invalid_parameter", "page must be a whole number") from None
-    if page is None:
-        return 0
-    if page < 0 or page > MAX_PAGE:
-        raise errors.invalid("invalid_parameter", f"page must be 0 to {MAX_PAGE}")
-    return page
+        raise errors.invalid(
+            "invalid_parameter", f"page must be a whole number from 0 to {MAX_PAGE}"
+        ) from None
 
 
 async def _context(

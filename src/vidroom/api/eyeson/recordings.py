@@ -25,7 +25,7 @@ from vidroom.api.eyeson.auth import team_of
 from vidroom.api.eyeson.errors import EyesonRoute
 from vidroom.api.eyeson.media_access import media_of, refused
 from vidroom.api.eyeson.request import params
-from vidroom.kit.params import get_bool, get_int, get_str
+from vidroom.kit.params import get_bool, get_page, get_str
 from vidroom.media.contract import MediaControl, MediaError, RecordingResult, RecordingTarget
 from vidroom.meetings import live
 from vidroom.meetings.models import Meeting, Participant
@@ -212,12 +212,7 @@ def _when(p: dict[str, Any], name: str) -> datetime | None:
 
 
 def _page(p: dict[str, Any]) -> int:
-    page = get_int(p, "page")
-    if page is None:
-        return 0
-    if page < 0 or page > MAX_PAGE:
-        raise errors.invalid("invalid_parameter", f"page must be 0 to {MAX_PAGE}")
-    return page
+    return get_page(p, MAX_PAGE)
 
 
 async def meetings_of(
