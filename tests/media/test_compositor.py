@@ -36,14 +36,36 @@ def test_colours_land_in_their_tiles_and_background_fills_the_rest() -> None:
     comp = Compositor(size, "#336699", show_names=False)
     cells = grid(4, size)
     out = comp.compose(
-        cells, [TileSource(str(i), f"n{i}", solid(c)) for i, c in enumerate(COLOURS)]
+        cells,
+        [TileSource(str(i), f"n{i}", solid(c), fit="contain") for i, c in enumerate(COLOURS)],
     )
     assert (out.width, out.height, out.format.name) == (1280, 960, "yuv420p")
     for cell, colour in zip(cells, COLOURS, strict=True):
         assert near(rgb_at(out, cell.x + cell.width // 2, cell.y + cell.height // 2), colour)
         picture = fit(cell, (640, 360))
-        assert picture.y > cell.y  # 16:9 in a 4:3 cell: letterboxed
+        assert picture.y > cell.y  # 16:9 in a 4:3 cell, contained: letterboxed
         assert near(rgb_at(out, cell.x + 50, cell.y + 10), (0x33, 0x66, 0x99))
+
+
+def test_cover_fills_the_cell_and_crops_the_centre() -> None:
+    """A camera tile (the default fit) fills its cell: no bands; what is cut is the sides."""
+    size = RoomSpec("m").size
+    comp = Compositor(size, "#336699", show_names=False)
+    cells = grid(2, size)  # two 640x960 cells: 16:9 pictures in tall cells
+    # left quarter red, middle half green, right quarter blue: the crop keeps the middle
+    picture = np.empty((360, 640, 3), np.uint8)
+    picture[:, :160] = (220, 20, 20)
+    picture[:, 160:480] = (20, 200, 20)
+    picture[:, 480:] = (20, 20, 220)
+    frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
+    out = comp.compose(cells, [TileSource("a", "a", frame), TileSource("b", "b", frame)])
+    rgb = out.to_ndarray(format="rgb24").astype(int)
+    for cell in cells:
+        for y in (4, 480, 955):
+            for x in (cell.x + 4, cell.x + 320, cell.x + 635):
+                assert near(rgb_at(out, x, y), (20, 200, 20), 10), (x, y)  # only the middle
+    background = np.array((0x33, 0x66, 0x99))
+    assert not (np.abs(rgb - background).sum(axis=2) < 12).any()  # no band anywhere
 
 
 def test_widescreen_size_and_reflow() -> None:

@@ -20,7 +20,7 @@ from av import VideoFrame
 from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageDraw, ImageFont
 
-from vidroom.media.layout import Rect, fit
+from vidroom.media.layout import Rect, cover, fit
 
 U8 = npt.NDArray[np.uint8]
 U16 = npt.NDArray[np.uint16]
@@ -55,6 +55,7 @@ class TileSource:
     key: str
     name: str
     frame: VideoFrame | None
+    fit: str = "cover"  # "cover": crop to fill the cell (cameras); "contain": letterbox
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,22 @@ class Canvas:
         self.u[cy : cy + ch, cx : cx + cw] = flat[w * h : w * h + cw * ch].reshape(ch, cw)
         self.v[cy : cy + ch, cx : cx + cw] = flat[w * h + cw * ch :].reshape(ch, cw)
 
+    def paste_crop(self, cell: Rect, scaled: Rect, flat: U8) -> None:
+        """Copy the part of a yuv420p picture of ``scaled``'s size and place that covers
+        ``cell`` (the picture overhangs the cell; even offsets)."""
+        w, h = scaled.width, scaled.height
+        ox, oy = cell.x - scaled.x, cell.y - scaled.y
+        cw, ch = cell.width, cell.height
+        luma = flat[: w * h].reshape(h, w)
+        self.y[cell.y : cell.y + ch, cell.x : cell.x + cw] = luma[oy : oy + ch, ox : ox + cw]
+        half_w, half_h = w // 2, h // 2
+        u = flat[w * h : w * h + half_w * half_h].reshape(half_h, half_w)
+        v = flat[w * h + half_w * half_h :].reshape(half_h, half_w)
+        cx, cy = cell.x // 2, cell.y // 2
+        sx, sy = ox // 2, oy // 2
+        self.u[cy : cy + ch // 2, cx : cx + cw // 2] = u[sy : sy + ch // 2, sx : sx + cw // 2]
+        self.v[cy : cy + ch // 2, cx : cx + cw // 2] = v[sy : sy + ch // 2, sx : sx + cw // 2]
+
     def blend(self, x: int, y: int, label: Label) -> None:
         """Alpha-blend ``label`` at (x, y) (even), clipped to the canvas."""
         width, height = label.size
@@ -162,7 +179,9 @@ class Compositor:
             if source.frame is None:
                 canvas.fill(cell, DARK_TILE)
             else:
-                target = fit(cell, (source.frame.width, source.frame.height))
+                content = (source.frame.width, source.frame.height)
+                covering = source.fit == "cover"
+                target = cover(cell, content) if covering else fit(cell, content)
                 cached = self._scaled.get(source.key)
                 if cached and cached[0] is source.frame and cached[1] == target:
                     scaled = cached[2]
@@ -174,7 +193,10 @@ class Compositor:
                     )
                     scaled = np.asarray(picture.to_ndarray(), dtype=np.uint8).reshape(-1)
                 live[source.key] = (source.frame, target, scaled)
-                canvas.paste(target, scaled)
+                if covering and target != cell:
+                    canvas.paste_crop(cell, target, scaled)
+                else:
+                    canvas.paste(target, scaled)
             if self.show_names or source.frame is None:
                 self._name(cell, source.name)
         self._scaled = live

@@ -18,6 +18,18 @@ class RoomSpec:
     show_names: bool = True
     background_color: str = "#121212"
     fps: int = 15
+    # the layout (POST /rooms/<ak>/layout): "auto" fills free spots with the participants not
+    # placed by ``layout_users``, "custom" keeps them free
+    layout: str = "auto"
+    layout_name: str | None = None  # a named layout (layout.NAMED); None: the grid
+    layout_map: list[list[float | str]] | None = None  # custom boxes [x, y, w, h, fit] (pixels)
+    # spot order: participant ids; "" or any other id keeps its spot free
+    layout_users: list[str] | None = None
+    voice_activation: bool = False  # the loudest speaker takes spot one
+
+    def look(self) -> tuple[object, ...]:
+        """What needs a new compositor/encoder when it changes (not the layout)."""
+        return (self.widescreen, self.show_names, self.background_color, self.fps)
 
     @property
     def size(self) -> tuple[int, int]:

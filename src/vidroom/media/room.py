@@ -49,6 +49,7 @@ from vidroom.media.pacing import FrameMeter, paced
 from vidroom.media.packetizer import EncodedFrame
 from vidroom.media.peer import Peer, voice_message
 from vidroom.media.renditions import Renditions
+from vidroom.media.spotlight import Spotlight
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class RoomMedia:
         self.ping_interval = ping_interval or min(PING_INTERVAL_S, media_timeout / 3)
         self.peers: dict[str, Peer] = {}
         self.presenter: str | None = None
+        self.spotlight = Spotlight()
         self.renditions = Renditions(spec.size, spec.fps)
         self.compositor = Compositor(spec.size, spec.background_color, spec.show_names)
         self.mixer = Mixer()
@@ -110,9 +112,15 @@ class RoomMedia:
     # -- lifecycle ---------------------------------------------------------------------
 
     def update(self, spec: RoomSpec) -> None:
-        """Apply a new look (size, names, background, fps) from the next frame on."""
-        if spec != self.spec:
-            self._next_spec = spec
+        """Apply a new look (size, names, background, fps) from the next frame on; a new
+        layout at once (and announced)."""
+        if spec == self.spec:
+            return
+        if spec.look() != self.spec.look():
+            self._next_spec = spec  # announced once applied
+        else:
+            self.spec = spec
+            self._spawn(self._layout_changed())
 
     def _apply_spec(self) -> None:
         spec, self._next_spec = self._next_spec, None
@@ -121,6 +129,7 @@ class RoomMedia:
         self.renditions.resize(spec.size, spec.fps)
         self.compositor = Compositor(spec.size, spec.background_color, spec.show_names)
         self.spec = spec
+        self._spawn(self._layout_changed())
 
     def start(self) -> None:
         if not self._loops:
@@ -286,15 +295,52 @@ class RoomMedia:
     # -- layout ------------------------------------------------------------------------
 
     def _ordered(self) -> list[Peer]:
+        """Everyone in composite order: the presenter, then (voice activation) the speaker in
+        the spotlight, then the rest in join order."""
         peers = list(self.peers.values())
-        if self.presenter in self.peers:
-            peers.sort(key=lambda p: p.participant_id != self.presenter)
+        first = [self.presenter, self.spotlight.key if self.spec.voice_activation else None]
+        peers.sort(key=lambda p: first.index(p.participant_id) if p.participant_id in first else 2)
         return peers
 
-    def _cells(self, count: int) -> list[layout.Rect]:
-        if self.presenter in self.peers:
-            return layout.presenter(count, self.spec.size)
-        return layout.grid(count, self.spec.size)
+    def _spots(self, count: int) -> list[layout.Spot] | None:
+        """The spots of a fixed layout (a custom map or a named layout); None: the grid."""
+        spec = self.spec
+        if spec.layout_map:
+            return layout.spots_of_map(spec.layout_map, spec.size)
+        if spec.layout_name in layout.NAMED:
+            return [layout.Spot(r) for r in layout.named(spec.layout_name, spec.size)]
+        if spec.layout == "custom" and spec.layout_users:
+            return [layout.Spot(r) for r in layout.grid(len(spec.layout_users), spec.size)]
+        return None
+
+    def _placed(self) -> list[tuple[layout.Spot, Peer]]:
+        """Who is where: ``layout_users`` take their spots in order; with ``layout`` "auto"
+        every other spot goes to the others in composite order, with "custom" it stays free.
+        Without a fixed layout: the grid (or the presenter layout) of everyone."""
+        peers = self._ordered()
+        spots = self._spots(len(peers))
+        if spots is None:
+            if self.presenter in self.peers:
+                cells = layout.presenter(len(peers), self.spec.size)
+            else:
+                cells = layout.grid(len(peers), self.spec.size)
+            return [(layout.Spot(c), p) for c, p in zip(cells, peers, strict=True)]
+        users = (self.spec.layout_users or [])[: len(spots)]
+        assigned: list[Peer | None] = [self.peers.get(uid) if uid else None for uid in users]
+        assigned += [None] * (len(spots) - len(assigned))
+        taken = {p.participant_id for p in assigned if p is not None}
+        for index, peer in enumerate(assigned):  # a user listed twice keeps the first spot
+            if peer is not None and assigned.index(peer) != index:
+                assigned[index] = None
+        if self.spec.layout != "custom":
+            rest = iter(p for p in peers if p.participant_id not in taken)
+            assigned = [p if p is not None else next(rest, None) for p in assigned]
+        return [(spot, p) for spot, p in zip(spots, assigned, strict=True) if p is not None]
+
+    def _fit(self, spot: layout.Spot, peer: Peer) -> str:
+        if spot.fit != "auto":
+            return spot.fit
+        return "contain" if peer.participant_id == self.presenter else "cover"
 
     def members(self) -> list[Member]:
         return [
@@ -305,14 +351,18 @@ class RoomMedia:
                 video_muted=p.video_muted,
                 presenting=p.participant_id == self.presenter,
             )
-            for p in self._ordered()
+            for p in self._in_order()
         ]
 
+    def _in_order(self) -> list[Peer]:
+        """The placed peers in spot order, then the others."""
+        placed = [p for _, p in self._placed()]
+        return placed + [p for p in self._ordered() if p not in placed]
+
     def tiles(self) -> list[Tile]:
-        peers = self._ordered()
         return [
-            Tile(p.spec.client_id, c.x, c.y, c.width, c.height)
-            for p, c in zip(peers, self._cells(len(peers)), strict=True)
+            Tile(p.spec.client_id, s.rect.x, s.rect.y, s.rect.width, s.rect.height)
+            for s, p in self._placed()
         ]
 
     async def _layout_changed(self) -> None:
@@ -330,11 +380,15 @@ class RoomMedia:
     async def _video_tick(self) -> None:
         if self._next_spec is not None:
             self._apply_spec()
-        peers = self._ordered()
+        peers = list(self.peers.values())
         if not peers:
             return
-        cells = self._cells(len(peers))
-        sources = [TileSource(p.spec.client_id, p.spec.display_name, p.picture()) for p in peers]
+        placed = self._placed()
+        cells = [spot.rect for spot, _ in placed]
+        sources = [
+            TileSource(p.spec.client_id, p.spec.display_name, p.picture(), self._fit(spot, p))
+            for spot, p in placed
+        ]
         pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * 90000))
         self._last_pts = pts
         codecs = {peer.video_codec for peer in peers} | ({"H264"} if self.egress.active else set())
@@ -373,6 +427,10 @@ class RoomMedia:
             speaker = self.peers.get(key)
             if speaker is not None:
                 self._voice(speaker, on)
+        if self.spec.voice_activation and self.spotlight.update(
+            self.mixer.speaking(), set(self.peers), time.monotonic()
+        ):
+            await self._layout_changed()
 
     def _encode_audio(self, mix: Mix) -> dict[str, Any]:
         """Audio thread: the tick's Opus encodes, and the egress's AAC of the full mix."""
