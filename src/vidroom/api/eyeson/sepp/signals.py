@@ -12,7 +12,7 @@ from vidroom import errors
 from vidroom.api.eyeson.sepp import protocol
 from vidroom.api.eyeson.sepp.hub import Call
 from vidroom.media.contract import MediaError, PeerSpec, RoomSpec
-from vidroom.meetings import actions, live
+from vidroom.meetings import actions, layout, live
 
 if TYPE_CHECKING:
     from vidroom.api.eyeson.sepp.session import Session
@@ -185,12 +185,7 @@ class Signals:
                 raise Refused(protocol.SESSION_IN_USE, "the participant is blocked")
             if meeting.locked and not await live.has_attended(uow.session, participant):
                 raise Refused(protocol.MEETING_LOCKED, "the meeting is locked")
-            options = meeting.options or {}
-            spec = RoomSpec(
-                meeting_id=meeting.id,
-                widescreen=bool(options.get("widescreen", False)),
-                show_names=bool(options.get("show_names", True)),
-            )
+            spec = await layout.room_spec(uow.session, meeting)
             return _Admission(spec, participant.name)
 
     async def present(self, *, online: bool | None = None) -> None:
