@@ -43,6 +43,8 @@ _URL_REF = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE | re.DOTALL
 _LENGTH = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(px|pt|pc|mm|cm|in)?\s*")
 _UNIT_PX = {None: 1.0, "px": 1.0, "pt": 96 / 72, "pc": 16.0, "mm": 96 / 25.4, "cm": 96 / 2.54}
 _UNIT_PX["in"] = 96.0
+_ROOT_TAG = re.compile(r"""<svg((?:\s+[^\s=>/]+\s*=\s*(?:"[^"]*"|'[^']*'))*)(\s*/?>)""")
+_SIZE_ATTR = re.compile(r"""\s(?:width|height)\s*=\s*(?:"[^"]*"|'[^']*')""")
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,29 @@ def _intrinsic(root: Element, max_size: tuple[int, int]) -> tuple[int, int]:
     return round(width), round(height)
 
 
+def _sized(text: str, width: int, height: int) -> str:
+    """``text`` with the root's width and height set to the size it is rendered at."""
+    at = 0
+    while True:
+        at = len(text) - len(text[at:].lstrip("\ufeff \t\r\n"))
+        closing = {"<?": "?>", "<!--": "-->"}
+        opener = next((o for o in closing if text.startswith(o, at)), None)
+        if opener is None:
+            break
+        end = text.find(closing[opener], at)
+        if end < 0:
+            raise _bad("the SVG is not well-formed XML")
+        if text.startswith("<?xml-stylesheet", at):
+            raise _bad("the SVG refers to a style sheet; outside resources are not allowed")
+        at = end + len(closing[opener])
+    tag = _ROOT_TAG.match(text, at)
+    if tag is None:
+        raise _bad("the SVG's root element is not <svg>")
+    attributes = _SIZE_ATTR.sub("", tag.group(1))
+    root = f'<svg width="{width}" height="{height}"{attributes}{tag.group(2)}'
+    return text[:at] + root + text[tag.end() :]
+
+
 def _decode_svg(data: bytes, max_size: tuple[int, int]) -> Picture:
     lowered = data.lower()
     if b"<!doctype" in lowered or b"<!entity" in lowered:
@@ -218,14 +243,13 @@ def _decode_svg(data: bytes, max_size: tuple[int, int]) -> Picture:
     width, height = _intrinsic(root, max_size)
     _check_size(width, height, max_size)
     try:
-        png = resvg_py.svg_to_bytes(
-            svg_string=text, width=width, height=height, skip_system_fonts=False
-        )
+        png = resvg_py.svg_to_bytes(svg_string=_sized(text, width, height))
     except (ValueError, OSError) as exc:
         raise _bad(f"the SVG cannot be rendered: {exc}"[:300]) from None
     with Image.open(io.BytesIO(bytes(png)), formats=["PNG"]) as img:
         rgba = img.convert("RGBA")
-    _check_size(rgba.width, rgba.height, max_size)
+    if rgba.size != (width, height):
+        raise _bad(f"the SVG rendered at {rgba.width}x{rgba.height}, not {width}x{height}")
     return Picture(rgba.width, rgba.height, rgba.tobytes())
 
 
