@@ -147,6 +147,9 @@ def _check_reference(value: str) -> None:
 
 
 def _check_css(text: str) -> None:
+    """Style text (a ``style`` attribute, a ``<style>`` element, a presentation attribute)."""
+    if "\\" in text:
+        raise _bad("the SVG's style uses CSS escapes; they are not allowed")
     if "@import" in text.lower():
         raise _bad("the SVG's style uses @import; outside resources are not allowed")
     for match in _URL_REF.finditer(text):
@@ -154,14 +157,15 @@ def _check_css(text: str) -> None:
 
 
 def _check_tree(root: Element) -> None:
+    """Every reference stays inside the document (``#id``) or is an embedded raster image."""
     for element in root.iter():
         for name, value in element.attrib.items():
             if _local(name) == "href":
                 _check_reference(value)
-            _check_css(value)
-        for text in (element.text, element.tail):
-            if text:
-                _check_css(text)
+            elif "url(" in value.lower() or _local(name) == "style":
+                _check_css(value)
+        if _local(element.tag) == "style" and element.text:
+            _check_css(element.text)
 
 
 def _length(value: str | None) -> float | None:
