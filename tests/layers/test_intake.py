@@ -190,6 +190,16 @@ def test_svg_outside_references_refused(body: str) -> None:
     assert any(why in exc.value.message for why in ("outside", "not a PNG", "CSS escapes"))
 
 
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_svg_stylesheet_instruction_refused(where: str) -> None:
+    pi = '<?xml-stylesheet href="http://127.0.0.1:9/a.css"?>'
+    svg = f'<svg {NS} width="10" height="10"/>'
+    data = f"{pi}{svg}" if where == "before" else f"{svg}{pi}"
+    with pytest.raises(VidroomError) as exc:
+        decode(data.encode(), LIMIT)
+    assert_invalid(exc, "style sheet")
+
+
 def test_svg_text_mentioning_urls_is_fine() -> None:
     svg = f'<svg {NS} width="40" height="10"><text>see url(http://x) @import</text></svg>'
     assert decode(svg.encode(), LIMIT).width == 40

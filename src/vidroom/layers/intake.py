@@ -231,6 +231,8 @@ def _decode_svg(data: bytes, max_size: tuple[int, int]) -> Picture:
     lowered = data.lower()
     if b"<!doctype" in lowered or b"<!entity" in lowered:
         raise _bad("the SVG has a DOCTYPE or ENTITY declaration; these are not allowed")
+    if b"<?xml-stylesheet" in lowered:
+        raise _bad("the SVG refers to a style sheet; outside resources are not allowed")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
