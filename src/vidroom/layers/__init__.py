@@ -1,0 +1,1 @@
+"""Layers: images and text cards drawn over (or under) the meeting's video."""
