@@ -21,6 +21,7 @@ from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageDraw, ImageFont
 
 from vidroom.media.layout import Rect, cover, fit
+from vidroom.media.overlay import Overlay
 
 U8 = npt.NDArray[np.uint8]
 U16 = npt.NDArray[np.uint16]
@@ -165,11 +166,24 @@ class Compositor:
         self._canvas = Canvas(size)
         self._blank = Canvas(size)
         self._blank.fill(Rect(0, 0, size[0], size[1]), self.background)
+        self.foreground: Overlay | None = None  # over the tiles (z-index 1)
+        self.backdrop: Overlay | None = None  # under them: seen where no tile is (z-index -1)
         # per tile key: (source frame, target rect, scaled frame), to skip rescaling a frame
         # that has not changed since the previous tick
         self._scaled: dict[str, tuple[VideoFrame, Rect, U8]] = {}
         # per tile key: its scaler (swscale keeps its context while sizes and formats hold)
         self._scalers: dict[str, VideoReformatter] = {}
+
+    def set_layer(self, z: int, overlay: Overlay | None) -> None:
+        """Show (or remove, None) the foreground (``z`` 1) or background (-1) layer. The
+        background is painted once into the blank canvas every frame starts from."""
+        if z > 0:
+            self.foreground = overlay
+            return
+        self.backdrop = overlay
+        self._blank.fill(Rect(0, 0, self.size[0], self.size[1]), self.background)
+        if overlay is not None:
+            overlay.blend(self._blank.y, self._blank.u, self._blank.v)
 
     def compose(self, cells: list[Rect], sources: list[TileSource]) -> VideoFrame:
         canvas = self._canvas
@@ -202,6 +216,8 @@ class Compositor:
         self._scaled = live
         for gone in self._scalers.keys() - live.keys():
             del self._scalers[gone]
+        if self.foreground is not None:
+            self.foreground.blend(canvas.y, canvas.u, canvas.v)
         return canvas.frame()
 
     def _name(self, cell: Rect, name: str) -> None:

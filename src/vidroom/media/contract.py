@@ -176,6 +176,18 @@ class BroadcastTarget:
 
 
 @dataclass(frozen=True)
+class LayerImage:
+    """A layer of the composite: RGBA pixels (``width * height * 4`` bytes, at most the
+    composite's size) placed at its top-left corner; ``z`` 1 over the tiles, -1 under them
+    (seen only where no tile is)."""
+
+    z: int
+    width: int
+    height: int
+    rgba: bytes
+
+
+@dataclass(frozen=True)
 class SnapshotImage:
     """The current composite at full size, as PNG bytes."""
 
@@ -303,6 +315,10 @@ class MediaControl(Protocol):
 
     async def stop_broadcast(self, meeting_id: str, broadcast_id: str) -> None:
         """Stop pushing (idempotent)."""
+
+    async def set_layer(self, meeting_id: str, z: int, image: LayerImage | None) -> None:
+        """Show a foreground (``z`` 1) or background (-1) layer, replacing the one there;
+        None removes it. Kept while the room runs (its look may change). 404 (no room)."""
 
     async def snapshot(self, meeting_id: str) -> SnapshotImage:
         """The current composite as PNG at full size. 404 (no room), 409 (nothing composed

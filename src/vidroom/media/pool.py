@@ -29,6 +29,7 @@ from vidroom.media.contract import (
     Answer,
     BroadcastTarget,
     IceServerSpec,
+    LayerImage,
     MediaError,
     MediaEvents,
     MediaStats,
@@ -341,6 +342,9 @@ class WorkerPool:
         if connection is None:
             raise MediaError(404, "no media room for this meeting")
         return await connection.call(method, meeting_id, *args, within=within)
+
+    async def set_layer(self, meeting_id: str, z: int, image: LayerImage | None) -> None:
+        await self._room_call(meeting_id, "set_layer", z, image, within=CALL_SECONDS)
 
     async def start_recording(self, meeting_id: str, target: RecordingTarget) -> None:
         await self._room_call(meeting_id, "start_recording", target, within=CALL_SECONDS)

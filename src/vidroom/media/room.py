@@ -35,6 +35,7 @@ from vidroom.media.bitrate import limit_senders
 from vidroom.media.compositor import Compositor, TileSource
 from vidroom.media.contract import (
     Answer,
+    LayerImage,
     MediaError,
     MediaEvents,
     Member,
@@ -45,6 +46,7 @@ from vidroom.media.contract import (
 )
 from vidroom.media.egress import RoomEgress
 from vidroom.media.mixer import Mix, Mixer
+from vidroom.media.overlay import Overlay
 from vidroom.media.pacing import FrameMeter, paced
 from vidroom.media.packetizer import EncodedFrame
 from vidroom.media.peer import Peer, voice_message
@@ -57,6 +59,10 @@ MEDIA_TIMEOUT_S = 15.0
 PING_INTERVAL_S = 5.0  # data-channel pings (eyeson-sepp.md §4: interval unknown, 5-10 s)
 MAX_PEERS = 16
 AUDIO_PERIOD_S = AUDIO_SAMPLES / AUDIO_RATE
+
+
+def overlay_of(image: LayerImage, size: tuple[int, int]) -> Overlay:
+    return Overlay(image.rgba, image.width, image.height, size)
 
 
 class RoomMedia:
@@ -80,6 +86,7 @@ class RoomMedia:
         self.peers: dict[str, Peer] = {}
         self.presenter: str | None = None
         self.spotlight = Spotlight()
+        self.layers: dict[int, LayerImage] = {}  # by z-index
         self.renditions = Renditions(spec.size, spec.fps)
         self.compositor = Compositor(spec.size, spec.background_color, spec.show_names)
         self.mixer = Mixer()
@@ -128,6 +135,8 @@ class RoomMedia:
             return
         self.renditions.resize(spec.size, spec.fps)
         self.compositor = Compositor(spec.size, spec.background_color, spec.show_names)
+        for z, image in self.layers.items():
+            self.compositor.set_layer(z, overlay_of(image, spec.size))
         self.spec = spec
         self._spawn(self._layout_changed())
 
@@ -256,6 +265,20 @@ class RoomMedia:
         if peer is not None and peer.video_muted != muted:
             peer.video_muted = muted
             await self._layout_changed()
+
+    async def set_layer(self, z: int, image: LayerImage | None) -> None:
+        """Converted once (in the render thread, in order with the frames) and kept."""
+        z = 1 if z > 0 else -1
+        if image is None:
+            self.layers.pop(z, None)
+        else:
+            self.layers[z] = image
+        compositor, size = self.compositor, self.spec.size
+        await asyncio.wrap_future(
+            self.executor.submit(
+                lambda: compositor.set_layer(z, overlay_of(image, size) if image else None)
+            )
+        )
 
     async def set_presenter(self, participant_id: str | None) -> None:
         if participant_id is not None and participant_id not in self.peers:

@@ -18,6 +18,7 @@ from aiortc import RTCIceServer
 from vidroom.media.contract import (
     Answer,
     BroadcastTarget,
+    LayerImage,
     MediaError,
     MediaEvents,
     MediaStats,
@@ -153,6 +154,9 @@ class MediaSupervisor:
         room = self.rooms.get(meeting_id)
         if room is not None:
             await room.set_presenter(participant_id)
+
+    async def set_layer(self, meeting_id: str, z: int, image: LayerImage | None) -> None:
+        await self._room(meeting_id).set_layer(z, image)
 
     async def start_recording(self, meeting_id: str, target: RecordingTarget) -> None:
         self._room(meeting_id).egress.start_recording(target)

@@ -26,6 +26,7 @@ from typing import Any
 
 from vidroom.media.contract import (
     BroadcastTarget,
+    LayerImage,
     MediaError,
     Member,
     PeerSpec,
@@ -133,6 +134,14 @@ class Worker:
         if method == "set_presenter":
             meeting_id, participant_id = args
             await s.set_presenter(_text(meeting_id), _optional_text(participant_id))
+            return None
+        if method == "set_layer":
+            meeting_id, z, image = args
+            if image is not None:
+                _check(image, LayerImage)
+            if not isinstance(z, int) or isinstance(z, bool):
+                raise MediaError(400, "z must be an integer")
+            await s.set_layer(_text(meeting_id), z, image)
             return None
         if method in EGRESS:
             return await self._egress(method, args)
