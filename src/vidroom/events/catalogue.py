@@ -110,6 +110,14 @@ class SnapshotCreated(_Event):
     snapshot_id: str
 
 
+class PodiumChanged(_Event):
+    """The composite's tiles changed (a join, a leave, a layout, a presenter, voice
+    activation): the meeting API's observer ``podium_update``."""
+
+    type: Literal["podium.changed"] = "podium.changed"
+    podium: list[dict[str, Any]]
+
+
 Event = Annotated[
     MeetingStarted
     | MeetingReady
@@ -121,14 +129,15 @@ Event = Annotated[
     | MuteAll
     | RecordingChanged
     | BroadcastChanged
-    | SnapshotCreated,
+    | SnapshotCreated
+    | PodiumChanged,
     Field(discriminator="type"),
 ]
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 # events that are not written to the outbox: nothing durable depends on them
-EPHEMERAL_TYPES = frozenset({"message.sent", "meeting.mute_all"})
+EPHEMERAL_TYPES = frozenset({"message.sent", "meeting.mute_all", "podium.changed"})
 
 
 def load(data: dict[str, Any]) -> Event:

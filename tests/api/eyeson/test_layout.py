@@ -13,6 +13,7 @@ import pytest
 from eyeson.eyeson import EyesonClient
 
 from tests.api.eyeson.conftest import TeamKey
+from tests.api.eyeson.realtime.conftest import Cable
 from tests.api.eyeson.sepp.conftest import SeppServer
 from tests.client.conftest import BLUE, GREEN, RED, _loopback, media_server  # noqa: F401 - fixtures
 from vidroom.client import Participant
@@ -192,3 +193,32 @@ async def test_layout_unavailable_is_405(media_server: SeppServer, acme: TeamKey
     r = await media_server.http.post(f"/rooms/{room['access_key']}/layout", data={"name": "one"})
     assert r.status_code == 405, r.text
     assert "error" in r.json()
+
+
+async def test_observers_get_podium_update(media_server: SeppServer, acme: TeamKey) -> None:
+    alice, room = await join(media_server, acme, "alice", RED)
+    bob, _ = await join(media_server, acme, "bob", GREEN)
+    ws = media_server.base.replace("http://", "ws://") + "/rt?room_id=r1"
+    cable = await Cable.open(ws, additional_headers=acme.auth)
+    try:
+        assert await cable.frame() == {"type": "welcome"}
+        assert (await cable.subscribe())["type"] == "confirm_subscription"
+        r = await media_server.http.post(
+            f"/rooms/{room['access_key']}/layout",
+            data={"layout": "custom", "name": "present-lower-3", "users[]": ["bob", "alice"]},
+        )
+        assert r.status_code == 200, r.text
+        async with asyncio.timeout(15):
+            while True:
+                update = await cable.message("podium_update", wait=15)
+                big = next((e for e in update["podium"] if e["width"] == 1280), None)
+                if big is not None:
+                    break
+        assert big["user_id"] == "bob"
+        assert (big["left"], big["top"], big["height"]) == (0, 0, 720)
+        small = next(e for e in update["podium"] if e["user_id"] == "alice")
+        assert (small["left"], small["top"], small["width"]) == (0, 720, 426)
+    finally:
+        await cable.close()
+        for p in (alice, bob):
+            await p.close()

@@ -98,6 +98,8 @@ class ObserverHandler:
             return await recording_update(self.state.db, self.state.settings, event)
         if isinstance(event, ev.SnapshotCreated):
             return await snapshot_update(self.state.db, self.state.settings, event)
+        if isinstance(event, ev.PodiumChanged):
+            return [{"type": "podium_update", "podium": event.podium}]
         return []
 
     async def _participant_update(self, event: ev.ParticipantChanged) -> list[Message]:

@@ -9,6 +9,7 @@ import logging
 from vidroom.api.eyeson.sepp import protocol
 from vidroom.api.eyeson.sepp.hub import Hub
 from vidroom.broadcasts import service as broadcasts
+from vidroom.events import catalogue as ev
 from vidroom.media.contract import Member, RecordingResult, Tile
 from vidroom.meetings import live
 from vidroom.recordings import repair
@@ -58,6 +59,34 @@ class SeppMediaEvents:
     ) -> None:
         if self.hub is not None:
             self.hub.layout(meeting_id, members, tiles)
+            try:
+                await self._podium(meeting_id, tiles)
+            except Exception:
+                log.exception("sepp: could not announce the podium of %s", meeting_id)
+
+    async def _podium(self, meeting_id: str, tiles: list[Tile]) -> None:
+        """``podium_update`` for the observers: the tiles by user id, in composite pixels."""
+        assert self.hub is not None
+        async with self.hub.db.reader() as uow:
+            meeting = await live.meeting_by_id(uow.session, meeting_id)
+            if meeting is None or meeting.ended_at is not None:
+                return
+            users = {p.client_id: p.user_id for p in await live.participants(uow.session, meeting)}
+            podium = [
+                {
+                    "user_id": users.get(tile.client_id),
+                    "play_id": None,
+                    "width": tile.width,
+                    "height": tile.height,
+                    "left": tile.x,
+                    "top": tile.y,
+                    "z-index": 0,
+                }
+                for tile in tiles
+            ]
+            await uow.emit(
+                ev.PodiumChanged(team_id=meeting.team_id, meeting_id=meeting_id, podium=podium)
+            )
 
     async def room_lost(self, meeting_id: str, participant_ids: list[str]) -> None:
         """The media worker died: the calls rejoin, the meeting goes on."""
