@@ -118,6 +118,14 @@ class PodiumChanged(_Event):
     podium: list[dict[str, Any]]
 
 
+class PresentationChanged(_Event):
+    """A participant started presenting (``participant_id``) or the presentation ended
+    (None): the meeting API's ``presentation_update``."""
+
+    type: Literal["presentation.changed"] = "presentation.changed"
+    participant_id: str | None
+
+
 Event = Annotated[
     MeetingStarted
     | MeetingReady
@@ -130,14 +138,17 @@ Event = Annotated[
     | RecordingChanged
     | BroadcastChanged
     | SnapshotCreated
-    | PodiumChanged,
+    | PodiumChanged
+    | PresentationChanged,
     Field(discriminator="type"),
 ]
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 # events that are not written to the outbox: nothing durable depends on them
-EPHEMERAL_TYPES = frozenset({"message.sent", "meeting.mute_all", "podium.changed"})
+EPHEMERAL_TYPES = frozenset(
+    {"message.sent", "meeting.mute_all", "podium.changed", "presentation.changed"}
+)
 
 
 def load(data: dict[str, Any]) -> Event:

@@ -17,6 +17,7 @@ from vidroom.api.eyeson.realtime.relay import (
     broadcasts_update,
     message_sent,
     options_update,
+    presentation_update,
     recording_update,
     snapshot_update,
 )
@@ -98,6 +99,8 @@ class ObserverHandler:
             return await recording_update(self.state.db, self.state.settings, event)
         if isinstance(event, ev.SnapshotCreated):
             return await snapshot_update(self.state.db, self.state.settings, event)
+        if isinstance(event, ev.PresentationChanged):
+            return [await presentation_update(self.state.db, event)]
         if isinstance(event, ev.PodiumChanged):
             return [{"type": "podium_update", "podium": event.podium}]
         return []

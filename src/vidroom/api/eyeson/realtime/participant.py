@@ -24,6 +24,7 @@ from vidroom.api.eyeson.realtime.relay import (
     broadcasts_update,
     message_sent,
     options_update,
+    presentation_update,
     recording_update,
     snapshot_update,
 )
@@ -174,6 +175,8 @@ class ParticipantHandler:
             return await recording_update(self.state.db, self.state.settings, event)
         if isinstance(event, ev.SnapshotCreated):
             return await snapshot_update(self.state.db, self.state.settings, event)
+        if isinstance(event, ev.PresentationChanged):
+            return [await presentation_update(self.state.db, event)]
         return []
 
     async def _ready(self) -> list[Message]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from vidroom.api.eyeson import shapes
 from vidroom.api.eyeson.broadcasts import running
 from vidroom.api.eyeson.recordings import recording_body
 from vidroom.api.eyeson.snapshots import snapshot_body
 from vidroom.db.uow import Database
 from vidroom.events import catalogue as ev
 from vidroom.kit.clock import iso_z
-from vidroom.meetings.models import Meeting
+from vidroom.meetings.models import Meeting, Participant
 from vidroom.meetings.options import merged
 from vidroom.recordings.models import Recording
 from vidroom.settings import Settings
@@ -70,3 +71,16 @@ async def snapshot_update(
             return []
         body = await snapshot_body(uow.session, settings, row)
     return [{"type": "snapshot_update", "snapshots": [body]}]
+
+
+async def presentation_update(db: Database, event: ev.PresentationChanged) -> dict[str, Any]:
+    """``presentation_update``: ``{user, room}`` of the presenter (spec §2.8), or null."""
+    if event.participant_id is None:
+        return {"type": "presentation_update", "presentation": None}
+    async with db.reader() as uow:
+        meeting = await uow.session.get(Meeting, event.meeting_id)
+        presenter = await uow.session.get(Participant, event.participant_id)
+        if meeting is None or presenter is None:
+            return {"type": "presentation_update", "presentation": None}
+        body = {"user": shapes.user_summary(presenter), "room": shapes.room_info(meeting)}
+    return {"type": "presentation_update", "presentation": body}
