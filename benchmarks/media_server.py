@@ -116,8 +116,12 @@ class PerPeerRoom(RoomMedia):
                 self.encoders[peer.participant_id] = SharedEncoder(self.spec.size, self.spec.fps)
         for gone in set(self.encoders) - {p.participant_id for p in peers}:
             self.encoders.pop(gone).close()
-        cells = self._cells(len(peers))
-        sources = [TileSource(p.spec.client_id, p.spec.display_name, p.picture()) for p in peers]
+        placed = self._placed()
+        cells = [spot.rect for spot, _ in placed]
+        sources = [
+            TileSource(p.spec.client_id, p.spec.display_name, p.picture(), self._fit(spot, p))
+            for spot, p in placed
+        ]
         pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * 90000))
         self._last_pts = pts
         encoders = [(p.participant_id, self.encoders[p.participant_id]) for p in peers]
