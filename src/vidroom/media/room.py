@@ -29,7 +29,7 @@ from typing import Any
 
 from aiortc import RTCIceServer
 
-from vidroom.media import layout
+from vidroom.media import layout, placement
 from vidroom.media.audio_encoder import AUDIO_RATE, AUDIO_SAMPLES, AudioEncoder
 from vidroom.media.bitrate import limit_senders
 from vidroom.media.compositor import Compositor, TileSource
@@ -325,45 +325,16 @@ class RoomMedia:
         peers.sort(key=lambda p: first.index(p.participant_id) if p.participant_id in first else 2)
         return peers
 
-    def _spots(self, count: int) -> list[layout.Spot] | None:
-        """The spots of a fixed layout (a custom map or a named layout); None: the grid."""
-        spec = self.spec
-        if spec.layout_map:
-            return layout.spots_of_map(spec.layout_map, spec.size)
-        if spec.layout_name in layout.NAMED:
-            return [layout.Spot(r) for r in layout.named(spec.layout_name, spec.size)]
-        if spec.layout == "custom" and spec.layout_users:
-            return [layout.Spot(r) for r in layout.grid(len(spec.layout_users), spec.size)]
-        return None
-
     def _placed(self) -> list[tuple[layout.Spot, Peer]]:
-        """Who is where: ``layout_users`` take their spots in order; with ``layout`` "auto"
-        every other spot goes to the others in composite order, with "custom" it stays free.
-        Without a fixed layout: the grid (or the presenter layout) of everyone."""
-        peers = self._ordered()
-        spots = self._spots(len(peers))
-        if spots is None:
-            if self.presenter in self.peers:
-                cells = layout.presenter(len(peers), self.spec.size)
-            else:
-                cells = layout.grid(len(peers), self.spec.size)
-            return [(layout.Spot(c), p) for c, p in zip(cells, peers, strict=True)]
-        users = (self.spec.layout_users or [])[: len(spots)]
-        assigned: list[Peer | None] = [self.peers.get(uid) if uid else None for uid in users]
-        assigned += [None] * (len(spots) - len(assigned))
-        taken = {p.participant_id for p in assigned if p is not None}
-        for index, peer in enumerate(assigned):  # a user listed twice keeps the first spot
-            if peer is not None and assigned.index(peer) != index:
-                assigned[index] = None
-        if self.spec.layout != "custom":
-            rest = iter(p for p in peers if p.participant_id not in taken)
-            assigned = [p if p is not None else next(rest, None) for p in assigned]
-        return [(spot, p) for spot, p in zip(spots, assigned, strict=True) if p is not None]
+        """Who is where (``placement.place``), as peers."""
+        order = [p.participant_id for p in self._ordered()]
+        return [
+            (spot, self.peers[key])
+            for spot, key in placement.place(self.spec, order, self.presenter)
+        ]
 
     def _fit(self, spot: layout.Spot, peer: Peer) -> str:
-        if spot.fit != "auto":
-            return spot.fit
-        return "contain" if peer.participant_id == self.presenter else "cover"
+        return placement.fit_of(spot, peer.participant_id, self.presenter)
 
     def members(self) -> list[Member]:
         return [

@@ -16,22 +16,11 @@ from vidroom.db.uow import UnitOfWork
 from vidroom.events import catalogue as ev
 from vidroom.kit.params import ParamError, get_bool, get_int, get_list, get_str
 from vidroom.media.contract import RoomSpec
+from vidroom.media.layout import FITS, NAMED
 from vidroom.meetings.models import Meeting, Participant
 from vidroom.meetings.options import CHOICES
 
-NAMES = (
-    "one",
-    "two",
-    "four",
-    "six",
-    "nine",
-    "present-lower-3",
-    "present-upper-6",
-    "present-two-upper-6",
-    "present-upper-right-9",
-    "present-vertical-9",
-)
-FITS = ("auto", "contain", "cover")
+NAMES = tuple(NAMED)
 MAX_BOXES = 10
 MAX_USERS = 50
 MAX_ID = 128
