@@ -188,6 +188,23 @@ class LayerImage:
 
 
 @dataclass(frozen=True)
+class PlaybackSpec:
+    """A media file (MP4, WebM or MP3) played into the composite and the audio mix at real
+    time. ``path`` is a file the worker can read (the control plane fetched it under the
+    outbound rules). ``replacement_id``: the participant whose tile it takes (else it gets a
+    spot of its own, placed like a participant; ``RoomSpec.layout_users`` may name its
+    ``play_id``). ``loop_count`` -1 plays forever, 0 once, N: N + 1 times. ``audio``: its
+    sound goes into the mix too."""
+
+    play_id: str
+    path: str
+    name: str | None = None
+    replacement_id: str | None = None
+    loop_count: int = 0
+    audio: bool = False
+
+
+@dataclass(frozen=True)
 class SnapshotImage:
     """The current composite at full size, as PNG bytes."""
 
@@ -259,6 +276,12 @@ class MediaEvents(Protocol):
         ``reason`` "empty"/"closed"). Not reported for :meth:`MediaControl.stop_broadcast`."""
 
 
+    async def playback_ended(self, meeting_id: str, play_id: str, error: str | None) -> None:
+        """A playback ended on its own: played out (``error`` None), or the file could not be
+        opened or decoded (``error`` says why). Not reported for
+        :meth:`MediaControl.stop_playback`."""
+
+
 class MediaControl(Protocol):
     """The media server as the control plane and the signalling endpoint drive it."""
 
@@ -319,6 +342,21 @@ class MediaControl(Protocol):
     async def set_layer(self, meeting_id: str, z: int, image: LayerImage | None) -> None:
         """Show a foreground (``z`` 1) or background (-1) layer, replacing the one there;
         None removes it. Kept while the room runs (its look may change). 404 (no room)."""
+
+    async def start_playback(self, meeting_id: str, playback: PlaybackSpec) -> None:
+        """Start playing; returns once the file opened (400 when it holds no playable audio
+        or video). 404 (no room), 409 (that ``play_id`` plays already)."""
+
+    async def stop_playback(self, meeting_id: str, play_id: str) -> None:
+        """Stop a playback and free its spot. 404 when it is not playing."""
+
+    async def show_slide(
+        self, meeting_id: str, participant_id: str, image: LayerImage | None
+    ) -> None:
+        """Show a still image (a slide; ``image.z`` is ignored) as ``participant_id``'s
+        presentation: it takes the presenter's big spot, contained, in place of their screen
+        share. None goes back to the participant's own video. 404 (no room, or that
+        participant is not in it)."""
 
     async def snapshot(self, meeting_id: str) -> SnapshotImage:
         """The current composite as PNG at full size. 404 (no room), 409 (nothing composed
