@@ -166,6 +166,28 @@ def problems(firefox: Firefox, origin: str) -> list[str]:
     return found
 
 
+def realtime_frames(page: Page) -> list[str]:
+    """Every /rt frame the page receives from now on (to wait until it is subscribed: chat
+    sent before that is not replayed)."""
+    frames: list[str] = []
+
+    def watch(socket: Any) -> None:
+        socket.on(
+            "framereceived",
+            lambda data: frames.append(data if isinstance(data, str) else data.decode("latin-1")),
+        )
+
+    page.on("websocket", watch)
+    return frames
+
+
+def wait_subscribed(page: Page, frames: list[str]) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not any('"room_setup"' in frame for frame in frames):
+        assert time.monotonic() < deadline, f"no room_setup on /rt: {frames[-5:]}"
+        page.wait_for_timeout(100)
+
+
 def chromium_problems(page: Page) -> list[str]:
     found: list[str] = []
 
@@ -235,9 +257,11 @@ def test_firefox_previews_lists_devices_and_chats_with_chromium(
             bob = chromium.new_page(viewport={"width": 1100, "height": 844})
             bob.set_default_timeout(TIMEOUT * 1000)
             bob_problems = chromium_problems(bob)
+            bob_frames = realtime_frames(bob)
             bob.goto(bob_gui)
             expect(bob.get_by_role("button", name="Join the meeting")).to_be_enabled()
             expect(bob.locator("[data-members]")).to_contain_text("Alice")
+            wait_subscribed(bob, bob_frames)
 
             say(firefox, "Hello from Firefox")
             expect(bob.locator("[data-chat-log]")).to_contain_text("Hello from Firefox")
