@@ -346,6 +346,11 @@ class WorkerPool:
     async def set_layer(self, meeting_id: str, z: int, image: LayerImage | None) -> None:
         await self._room_call(meeting_id, "set_layer", z, image, within=CALL_SECONDS)
 
+    async def show_slide(
+        self, meeting_id: str, participant_id: str, image: LayerImage | None
+    ) -> None:
+        await self._room_call(meeting_id, "show_slide", participant_id, image, within=CALL_SECONDS)
+
     async def start_recording(self, meeting_id: str, target: RecordingTarget) -> None:
         await self._room_call(meeting_id, "start_recording", target, within=CALL_SECONDS)
 

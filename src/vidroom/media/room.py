@@ -28,6 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from aiortc import RTCIceServer
+from av import VideoFrame
 
 from vidroom.media import layout, placement
 from vidroom.media.audio_encoder import AUDIO_RATE, AUDIO_SAMPLES, AudioEncoder
@@ -51,6 +52,7 @@ from vidroom.media.pacing import FrameMeter, paced
 from vidroom.media.packetizer import EncodedFrame
 from vidroom.media.peer import Peer, voice_message
 from vidroom.media.renditions import Renditions
+from vidroom.media.slides import slide_frame
 from vidroom.media.spotlight import Spotlight
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ class RoomMedia:
         self.presenter: str | None = None
         self.spotlight = Spotlight()
         self.layers: dict[int, LayerImage] = {}  # by z-index
+        self.slides: dict[str, VideoFrame] = {}  # by participant id (slides.py)
         self.renditions = Renditions(spec.size, spec.fps)
         self.compositor = Compositor(spec.size, spec.background_color, spec.show_names)
         self.mixer = Mixer()
@@ -233,6 +236,7 @@ class RoomMedia:
             self._packets_gone = (self._packets_gone[0] + received, self._packets_gone[1] + sent)
         if self.presenter == participant_id:
             self.presenter = None
+        self.slides.pop(participant_id, None)
         await peer.close()
         if not self.peers and (self.egress.recorders or self.egress.broadcasts):
             await self.egress.end("empty")
@@ -285,7 +289,25 @@ class RoomMedia:
             raise MediaError(404, "participant not in a call")
         if self.presenter != participant_id:
             self.presenter = participant_id
+            self.slides = {k: v for k, v in self.slides.items() if k == participant_id}
             await self._layout_changed()
+
+    async def show_slide(self, participant_id: str, image: LayerImage | None) -> None:
+        """The participant presents ``image`` (converted once, in the render thread); None:
+        their own video again."""
+        if participant_id not in self.peers:
+            raise MediaError(404, "participant not in a call")
+        if image is None:
+            self.slides.pop(participant_id, None)
+            return
+        try:
+            frame = await asyncio.wrap_future(self.executor.submit(slide_frame, image))
+        except ValueError as exc:
+            raise MediaError(400, str(exc)) from None
+        if participant_id not in self.peers:
+            raise MediaError(404, "participant not in a call")
+        self.slides[participant_id] = frame
+        await self.set_presenter(participant_id)
 
     # -- the data channel --------------------------------------------------------------
 
@@ -380,7 +402,12 @@ class RoomMedia:
         placed = self._placed()
         cells = [spot.rect for spot, _ in placed]
         sources = [
-            TileSource(p.spec.client_id, p.spec.display_name, p.picture(), self._fit(spot, p))
+            TileSource(
+                p.spec.client_id,
+                p.spec.display_name,
+                self.slides.get(p.participant_id, p.picture()),
+                self._fit(spot, p),
+            )
             for spot, p in placed
         ]
         pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * 90000))

@@ -158,6 +158,11 @@ class MediaSupervisor:
     async def set_layer(self, meeting_id: str, z: int, image: LayerImage | None) -> None:
         await self._room(meeting_id).set_layer(z, image)
 
+    async def show_slide(
+        self, meeting_id: str, participant_id: str, image: LayerImage | None
+    ) -> None:
+        await self._room(meeting_id).show_slide(participant_id, image)
+
     async def start_recording(self, meeting_id: str, target: RecordingTarget) -> None:
         self._room(meeting_id).egress.start_recording(target)
 

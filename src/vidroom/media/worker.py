@@ -143,6 +143,12 @@ class Worker:
                 raise MediaError(400, "z must be an integer")
             await s.set_layer(_text(meeting_id), z, image)
             return None
+        if method == "show_slide":
+            meeting_id, participant_id, image = args
+            if image is not None:
+                _check(image, LayerImage)
+            await s.show_slide(_text(meeting_id), _text(participant_id), image)
+            return None
         if method in EGRESS:
             return await self._egress(method, args)
         if method == "members":
