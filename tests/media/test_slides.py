@@ -41,7 +41,8 @@ async def test_slide_takes_the_big_spot_and_survives_a_look_change(
     assert await until(lambda: all(sees_everyone(c, supervisor, "p", [a, b]) for c in (a, b)), 5)
 
     await supervisor.show_slide("p", "a", solid(YELLOW))
-    assert [(m.participant_id, m.presenting) for m in supervisor.members("p")][0] == ("a", True)
+    first = supervisor.members("p")[0]
+    assert (first.participant_id, first.presenting) == ("a", True)
     big = centres(supervisor, "p")
     assert await until(lambda: close_to(b.color_at(*big["c-a"]), YELLOW), 5)
     assert await until(lambda: close_to(b.color_at(*big["c-b"]), GREEN), 3)
