@@ -22,6 +22,7 @@ from vidroom.api.eyeson.realtime.config import Realtime
 from vidroom.api.eyeson.realtime.connection import Disconnect, Message
 from vidroom.api.eyeson.realtime.relay import (
     broadcasts_update,
+    files_update,
     message_sent,
     options_update,
     presentation_update,
@@ -177,6 +178,8 @@ class ParticipantHandler:
             return await snapshot_update(self.state.db, self.state.settings, event)
         if isinstance(event, ev.PresentationChanged):
             return [await presentation_update(self.state.db, event)]
+        if isinstance(event, ev.FileChanged):
+            return await files_update(self.state.db, self.state.settings, self.access_key, event)
         return []
 
     async def _ready(self) -> list[Message]:
