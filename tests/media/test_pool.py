@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.media.conftest import Client, Recorder, until
-from vidroom.media.contract import MediaError, PeerSpec, RoomSpec, WorkerStats
+from vidroom.media.contract import LayerImage, MediaError, PeerSpec, RoomSpec, WorkerStats
 from vidroom.media.pool import WorkerPool
 
 RED = (220, 30, 30)
@@ -71,6 +71,11 @@ async def test_every_contract_method_over_the_wire(
     await pool.set_presenter("m1", "alice")
     assert await until(lambda: pool.members("m1")[0].presenting, 5)
     await pool.set_presenter("m1", None)
+    await pool.show_slide("m1", "bob", LayerImage(0, 4, 4, bytes(64)))  # a slide presents
+    assert await until(lambda: pool.members("m1")[0].participant_id == "bob", 5)
+    assert pool.members("m1")[0].presenting
+    await pool.show_slide("m1", "bob", None)
+    await pool.set_presenter("m1", None)
     offer = await alice.offer()
     assert (await pool.renegotiate("m1", "alice", offer)).startswith("v=0")
 
@@ -100,6 +105,9 @@ async def test_every_contract_method_over_the_wire(
     with pytest.raises(MediaError) as no_room:
         await pool.renegotiate("m2", "alice", offer)
     assert no_room.value.code == 404
+    with pytest.raises(MediaError) as no_peer:
+        await pool.show_slide("m1", "nobody", None)
+    assert no_peer.value.code == 404
 
     await pool.leave("m1", "bob")
     assert await until(lambda: [m.participant_id for m in pool.members("m1")] == ["alice"], 5)
