@@ -16,14 +16,12 @@ from vidroom.api.deps import StateDep
 from vidroom.api.eyeson.errors import EyesonRoute
 from vidroom.api.eyeson.media_access import media_of, refused
 from vidroom.api.eyeson.request import params
-from vidroom.api.eyeson.slide_source import slide_image
-from vidroom.db.uow import UnitOfWork
+from vidroom.api.eyeson.slide_source import load, local_bytes
 from vidroom.events import catalogue as ev
 from vidroom.kit.params import get_str
 from vidroom.media.contract import MediaControl, MediaError
 from vidroom.meetings import live
-from vidroom.meetings.models import Meeting, Participant
-from vidroom.settings import Settings
+from vidroom.state import AppState
 
 router = APIRouter(route_class=EyesonRoute, tags=["meeting API"])
 
@@ -34,33 +32,37 @@ def presenter_of(media: MediaControl, meeting_id: str) -> str | None:
 
 
 async def _present(
-    uow: UnitOfWork,
-    settings: Settings,
-    media: MediaControl,
-    meeting: Meeting,
-    participant: Participant,
-    slide: str | None,
+    request: Request, state: AppState, access_key: str, slide: str | None, *, moving: bool
 ) -> None:
-    """Show the slide (or the screen share) and announce it (again: a slide may have gone)."""
-    try:
-        if slide:
-            image = await slide_image(uow.session, settings, meeting, slide)
+    """Check who presents, show the slide (or the screen share) and announce it (again too:
+    a slide may have gone). An external slide is fetched with no transaction open."""
+    async with state.db.reader() as uow:
+        meeting, participant = await live.access(uow.session, access_key)
+        media = media_of(request)
+        current = presenter_of(media, meeting.id)
+        if moving and current is None:
+            raise errors.not_found("no_presentation", "nobody is presenting: POST first")
+        if current is not None and current != participant.id:
+            raise errors.conflict("presentation_running", "someone else is presenting")
+        local = await local_bytes(uow.session, state.settings, meeting, slide) if slide else None
+    image = await load(state.settings, meeting, slide, local) if slide else None
+    async with state.db.reader() as uow:
+        try:
             await media.show_slide(meeting.id, participant.id, image)
-        else:
-            await media.show_slide(meeting.id, participant.id, None)
-            await media.set_presenter(meeting.id, participant.id)
-    except MediaError as exc:
-        if exc.code == 400:
-            raise errors.invalid("invalid_slide", exc.reason[:200]) from None
-        raise refused(exc, "presentation") from None
-    await uow.emit(
-        ev.PresentationChanged(
-            team_id=meeting.team_id,
-            meeting_id=meeting.id,
-            participant_id=participant.id,
-            slide=slide or None,
+            if image is None:
+                await media.set_presenter(meeting.id, participant.id)
+        except MediaError as exc:
+            if exc.code == 400:
+                raise errors.invalid("invalid_slide", exc.reason[:200]) from None
+            raise refused(exc, "presentation") from None
+        await uow.emit(
+            ev.PresentationChanged(
+                team_id=meeting.team_id,
+                meeting_id=meeting.id,
+                participant_id=participant.id,
+                slide=slide or None,
+            )
         )
-    )
 
 
 @router.post(
@@ -75,14 +77,7 @@ async def _present(
 )
 async def start(access_key: str, request: Request, state: StateDep) -> Response:
     p = await params(request)
-    slide = get_str(p, "slide")
-    async with state.db.reader() as uow:
-        meeting, participant = await live.access(uow.session, access_key)
-        media = media_of(request)
-        current = presenter_of(media, meeting.id)
-        if current is not None and current != participant.id:
-            raise errors.conflict("presentation_running", "someone else is presenting")
-        await _present(uow, state.settings, media, meeting, participant, slide)
+    await _present(request, state, access_key, get_str(p, "slide"), moving=False)
     return Response(status_code=201)
 
 
@@ -96,17 +91,11 @@ async def start(access_key: str, request: Request, state: StateDep) -> Response:
 async def change(access_key: str, request: Request, state: StateDep) -> Response:
     p = await params(request)
     slide = get_str(p, "slide")
-    async with state.db.reader() as uow:
-        meeting, participant = await live.access(uow.session, access_key)
-        if not slide:
-            raise errors.invalid("missing_parameter", "slide is required")
-        media = media_of(request)
-        current = presenter_of(media, meeting.id)
-        if current is None:
-            raise errors.not_found("no_presentation", "nobody is presenting: POST first")
-        if current != participant.id:
-            raise errors.conflict("presentation_running", "someone else is presenting")
-        await _present(uow, state.settings, media, meeting, participant, slide)
+    if not slide:
+        async with state.db.reader() as uow:
+            await live.access(uow.session, access_key)  # 404/410 first
+        raise errors.invalid("missing_parameter", "slide is required")
+    await _present(request, state, access_key, slide, moving=True)
     return Response(status_code=200)
 
 

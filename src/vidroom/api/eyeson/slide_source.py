@@ -69,16 +69,24 @@ def _ours(settings: Settings, url: str) -> bool:
     return (parts.scheme, parts.netloc) == (base.scheme, base.netloc)
 
 
-async def slide_image(
+async def local_bytes(
     session: AsyncSession, settings: Settings, meeting: Meeting, url: str
-) -> LayerImage:
-    """The slide at ``url`` as RGBA pixels at most the meeting's composite size."""
+) -> bytes | None:
+    """The bytes of one of our own slide links (a file of ``meeting``); None for another
+    server's URL (fetch it with :func:`load` outside any transaction); 400 for a bad one."""
     if len(url) > 2000 or urlsplit(url).scheme not in ("http", "https"):
         raise _bad("slide must be an http(s) URL of a PNG or JPEG image")
+    if not _ours(settings, url):
+        return None
+    return await _own_bytes(session, settings, meeting, url)
+
+
+async def load(settings: Settings, meeting: Meeting, url: str, local: bytes | None) -> LayerImage:
+    """The slide as RGBA pixels fitted into the meeting's composite: ``local`` bytes, or the
+    body at ``url`` fetched under the outbound rules."""
     size = (1280, 720) if meeting.options.get("widescreen") else (1280, 960)
-    if _ours(settings, url):
-        data = await _own_bytes(session, settings, meeting, url)
-    else:
+    data = local
+    if data is None:
         policy = OutboundPolicy(allow_private=settings.outbound_allow_private)
         data = await intake.fetch(url, policy, max_bytes=MAX_SLIDE_BYTES)
     return await asyncio.to_thread(_fitted, data, size)
