@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from tests.files.conftest import PDF, png, stored
-from tests.files.pdfs import BLUE, GREEN, RED, pdf_of
+from tests.files.pdfs import BLUE, GREEN, RED, encrypted, pdf_of
 from tests.files.test_upload import upload
 from vidroom.files import conversion
 from vidroom.settings import Settings
@@ -77,6 +77,7 @@ async def test_pdf_pages_become_slides_and_thumbnails(
         (PDF, "not a readable PDF"),  # a PDF signature and nothing PDFium can load
         (pdf_of([RED])[:400] + b"\n%%EOF\n", "not a readable PDF"),  # cut short
         (pdf_of([RED, GREEN, BLUE]), "more than the 2 allowed"),
+        (encrypted(pdf_of([RED])), "encrypted"),
     ],
 )
 async def test_broken_or_too_long_pdf_fails(
