@@ -82,6 +82,9 @@ class WorkerPool:
         self.heartbeat_timeout = heartbeat_timeout
         self.slots = [WorkerSlot(i) for i in range(size)]
         self.placement: dict[str, int] = {}  # meeting id → slot index
+        # rooms being closed → their slot: what they report while closing (the recordings
+        # and broadcasts they end) still counts
+        self._closing_rooms: dict[str, int] = {}
         self.specs: dict[str, RoomSpec] = {}
         self._members: dict[str, list[Member]] = {}
         self._peers: dict[str, set[str]] = {}  # meeting id → participants joined through us
@@ -216,7 +219,10 @@ class WorkerPool:
             slot.record(*args)
             return None
         meeting_id = args[0] if args else None
-        if not isinstance(meeting_id, str) or self.placement.get(meeting_id) != slot.index:
+        if not isinstance(meeting_id, str) or slot.index not in (
+            self.placement.get(meeting_id),
+            self._closing_rooms.get(meeting_id),
+        ):
             return None  # about a room this worker no longer holds
         if method == "layout_changed":
             _, members, tiles = args
@@ -287,12 +293,17 @@ class WorkerPool:
 
     async def close_room(self, meeting_id: str) -> None:
         connection = await self._placed(meeting_id)
-        self.placement.pop(meeting_id, None)
+        index = self.placement.pop(meeting_id, None)
         self.specs.pop(meeting_id, None)
         self._members.pop(meeting_id, None)
         self._peers.pop(meeting_id, None)
-        if connection is not None:
-            await connection.call("close_room", meeting_id, within=CALL_SECONDS)
+        if connection is not None and index is not None:
+            self._closing_rooms[meeting_id] = index
+            try:
+                await connection.call("close_room", meeting_id, within=CALL_SECONDS)
+            finally:
+                if self._closing_rooms.get(meeting_id) == index:
+                    del self._closing_rooms[meeting_id]
 
     async def join(self, meeting_id: str, peer: PeerSpec, offer_sdp: str) -> Answer:
         await self.start()
