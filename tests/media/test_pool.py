@@ -12,8 +12,15 @@ from typing import Any
 
 import pytest
 
-from tests.media.conftest import Client, Recorder, until
-from vidroom.media.contract import MediaError, PeerSpec, RecordingTarget, RoomSpec, WorkerStats
+from tests.media.conftest import Client, Recorder, close_to, until
+from vidroom.media.contract import (
+    LayerImage,
+    MediaError,
+    PeerSpec,
+    RecordingTarget,
+    RoomSpec,
+    WorkerStats,
+)
 from vidroom.media.pool import WorkerPool
 
 RED = (220, 30, 30)
@@ -146,6 +153,8 @@ async def test_a_dead_or_silent_worker_is_replaced_and_its_rooms_reported(
     pool = pools(2, stats_interval=0.3, heartbeat_timeout=2.0)
     await pool.start()
     await clients("alice", RED, 440).join(pool, "m1")  # type: ignore[arg-type]
+    # a green foreground square in the corner, kept across the worker's loss
+    await pool.set_layer("m1", 1, LayerImage(1, 64, 64, bytes((0, 200, 0, 255)) * (64 * 64)))
     index = pool.worker_of("m1")
     assert index is not None
     pid = pool.worker_pids()[index]
@@ -164,6 +173,9 @@ async def test_a_dead_or_silent_worker_is_replaced_and_its_rooms_reported(
     await bob.join(pool, "m1")  # type: ignore[arg-type]
     assert await until(lambda: bob.frames > 3, 15)
     assert (await pool.current_stats()).workers[index].restarts == 1
+    assert await until(lambda: close_to(bob.color_at(20, 20), (0, 200, 0)), 10), bob.color_at(
+        20, 20
+    )
 
 
 async def test_close_stops_every_worker(pools: Callable[..., WorkerPool]) -> None:

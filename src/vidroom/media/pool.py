@@ -85,6 +85,8 @@ class WorkerPool:
         # rooms being closed → their slot: what they report while closing (the recordings
         # and broadcasts they end) still counts
         self._closing_rooms: dict[str, int] = {}
+        # each room's layers (by z): a room started again on a new worker gets them back
+        self._layers: dict[str, dict[int, LayerImage]] = {}
         self.specs: dict[str, RoomSpec] = {}
         self._members: dict[str, list[Member]] = {}
         self._peers: dict[str, set[str]] = {}  # meeting id → participants joined through us
@@ -288,13 +290,19 @@ class WorkerPool:
     async def open_room(self, spec: RoomSpec) -> None:
         await self.start()
         self.specs[spec.meeting_id] = spec
+        fresh = spec.meeting_id not in self.placement
         slot = await self._place(spec.meeting_id)
-        await self._connection(slot).call("open_room", spec, within=CALL_SECONDS)
+        connection = self._connection(slot)
+        await connection.call("open_room", spec, within=CALL_SECONDS)
+        if fresh:  # a room lost with its worker keeps its layers
+            for z, image in self._layers.get(spec.meeting_id, {}).items():
+                await connection.call("set_layer", spec.meeting_id, z, image, within=CALL_SECONDS)
 
     async def close_room(self, meeting_id: str) -> None:
         connection = await self._placed(meeting_id)
         index = self.placement.pop(meeting_id, None)
         self.specs.pop(meeting_id, None)
+        self._layers.pop(meeting_id, None)
         self._members.pop(meeting_id, None)
         self._peers.pop(meeting_id, None)
         if connection is not None and index is not None:
@@ -356,6 +364,12 @@ class WorkerPool:
 
     async def set_layer(self, meeting_id: str, z: int, image: LayerImage | None) -> None:
         await self._room_call(meeting_id, "set_layer", z, image, within=CALL_SECONDS)
+        layers = self._layers.setdefault(meeting_id, {})
+        key = 1 if z > 0 else -1
+        if image is None:
+            layers.pop(key, None)
+        else:
+            layers[key] = image
 
     async def start_recording(self, meeting_id: str, target: RecordingTarget) -> None:
         await self._room_call(meeting_id, "start_recording", target, within=CALL_SECONDS)
