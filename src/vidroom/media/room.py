@@ -103,6 +103,7 @@ class RoomMedia:
         self._loops: list[asyncio.Task[None]] = []
         self._closed = False
         self._next_spec: RoomSpec | None = None
+        self._ending: asyncio.Future[None] | None = None  # egress ending as the room empties
         self._inflight: Future[dict[str, list[Any]]] | None = None  # a frame being encoded
         self._t0 = time.monotonic()
         self.egress = RoomEgress(  # recordings, broadcasts, snapshots (egress.py)
@@ -156,6 +157,8 @@ class RoomMedia:
         if self._closed:
             return
         self._closed = True
+        if self._ending is not None:  # the last peer left: its egress reports come first
+            await asyncio.shield(self._ending)
         for task in self._loops:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
@@ -239,7 +242,9 @@ class RoomMedia:
         self.slides.pop(participant_id, None)
         await peer.close()
         if not self.peers and (self.egress.recorders or self.egress.broadcasts):
-            await self.egress.end("empty")
+            # not one of the room's tasks: a close_room meanwhile waits for it, never cancels it
+            self._ending = asyncio.ensure_future(self.egress.end("empty"))
+            await asyncio.shield(self._ending)
         if reason is not None:
             await self._report(
                 self.events.peer_closed(self.spec.meeting_id, participant_id, reason)

@@ -29,6 +29,10 @@ async def test_present_conflict_and_stop(media_server: SeppServer, acme: TeamKey
         await until_frame(
             bob, lambda f: near(rgb_at(f, 0.5, 0.4), RED) and near(rgb_at(f, 0.5, 0.9), GREEN)
         )
+        # the room response says who presents (§2.8)
+        shown = (await http.get(f"/rooms/{bob_ak}")).json()["presentation"]
+        assert shown["user"]["id"] == "alice"
+        assert shown["room"]["id"] == "r1"
         assert (await http.post(f"/rooms/{ak}/presentation")).status_code == 201  # again: ok
         again = await cable.message("presentation_update", wait=10)
         assert again["presentation"]["user"]["id"] == "alice"
@@ -46,6 +50,7 @@ async def test_present_conflict_and_stop(media_server: SeppServer, acme: TeamKey
         await until_frame(
             bob, lambda f: near(rgb_at(f, 0.25, 0.5), RED) and near(rgb_at(f, 0.75, 0.5), GREEN)
         )
+        assert (await http.get(f"/rooms/{ak}")).json()["presentation"] is None
         assert (await http.post(f"/rooms/{bob_ak}/presentation")).status_code == 201
     finally:
         await cable.close()

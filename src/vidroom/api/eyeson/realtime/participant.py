@@ -114,7 +114,7 @@ class ParticipantHandler:
             participant,
             self.access_key,
             team.name if team is not None else "",
-            **await room_fields(uow.session, self.state.settings, meeting),
+            **await room_fields(uow.session, self.state.settings, meeting, self.state.media),
         )
 
     # --- the protocol ----------------------------------------------------------------------
