@@ -30,7 +30,7 @@ from typing import Any
 from aiortc import RTCIceServer
 from av import VideoFrame
 
-from vidroom.media import layout, placement
+from vidroom.media import audio_insert, layout, placement
 from vidroom.media.audio_encoder import AUDIO_RATE, AUDIO_SAMPLES, AudioEncoder
 from vidroom.media.bitrate import limit_senders
 from vidroom.media.compositor import Compositor, TileSource
@@ -415,21 +415,38 @@ class RoomMedia:
             )
             for spot, p in placed
         ]
+        shown = {p.participant_id for _, p in placed}
+        inserts = [
+            self.peers[key].spec.display_name
+            for key in audio_insert.speakers(
+                self.spec.audio_insert,
+                self.mixer.speaking(),
+                shown,
+                {p.participant_id for p in peers if p.picture() is not None},
+            )
+            if key in self.peers
+        ]
         pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * 90000))
         self._last_pts = pts
         codecs = {peer.video_codec for peer in peers} | ({"H264"} if self.egress.active else set())
-        self._inflight = self.executor.submit(self._render, cells, sources, pts, codecs)
+        self._inflight = self.executor.submit(self._render, cells, sources, pts, codecs, inserts)
         encoded = await asyncio.wrap_future(self._inflight)
         for peer in self.peers.values():
             for packet in encoded.get(peer.video_codec, ()):
                 peer.video_out.push(packet)
 
     def _render(
-        self, cells: list[layout.Rect], sources: list[TileSource], pts: int, codecs: set[str]
+        self,
+        cells: list[layout.Rect],
+        sources: list[TileSource],
+        pts: int,
+        codecs: set[str],
+        inserts: list[str],
     ) -> dict[str, list[EncodedFrame]]:
         """Worker thread: compose one frame and encode it once per codec in use."""
         started = time.perf_counter()
-        frame = self.compositor.compose(cells, sources)
+        at = self.spec.audio_insert_position
+        frame = self.compositor.compose(cells, sources, inserts, (at[0], at[1]) if at else None)
         composed = time.perf_counter()
         h264: list[Any] = []
         packets = self.renditions.encode(frame, pts, codecs, h264)
