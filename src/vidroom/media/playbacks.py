@@ -20,6 +20,7 @@ from vidroom.media import layout, placement
 from vidroom.media.compositor import TileSource
 from vidroom.media.contract import MediaError, PlaybackSpec, Tile
 from vidroom.media.mixer import Mixer
+from vidroom.media.peer import Peer
 from vidroom.media.playback import Playback, open_media
 
 KEY = "play:"
@@ -105,13 +106,17 @@ class RoomPlaybacks:
         return [(k, p.spec.replacement_id) for k, p in self.playing.items() if p.has_video]
 
 
-def source_of(spot: layout.Spot, playback: Playback) -> TileSource:
-    """How the compositor draws it: its latest frame, its name, covering unless the spot
-    says otherwise."""
-    fit = placement.fit_of(spot, playback.play_id, None)
-    return TileSource(KEY + playback.play_id, playback.name, playback.picture(), fit)
+def source_of(spot: layout.Spot, item: Peer | Playback, presenter: str | None) -> TileSource:
+    """How the compositor draws a placed peer or playback: its latest frame and its name. A
+    playback covers its spot like a camera unless the spot says otherwise."""
+    if isinstance(item, Peer):
+        fit = placement.fit_of(spot, item.participant_id, presenter)
+        return TileSource(item.spec.client_id, item.spec.display_name, item.picture(), fit)
+    fit = placement.fit_of(spot, item.play_id, None)
+    return TileSource(KEY + item.play_id, item.name, item.picture(), fit)
 
 
-def tile_of(spot: layout.Spot, playback: Playback) -> Tile:
-    rect = spot.rect
-    return Tile(playback.play_id, rect.x, rect.y, rect.width, rect.height)
+def tile_of(spot: layout.Spot, item: Peer | Playback) -> Tile:
+    """A placed peer's tile (its client_id), or a playback's (its play_id)."""
+    key = item.spec.client_id if isinstance(item, Peer) else item.play_id
+    return Tile(key, spot.rect.x, spot.rect.y, spot.rect.width, spot.rect.height)

@@ -350,9 +350,6 @@ class RoomMedia:
         placed = placement.place_with_playbacks(self.spec, order, self.presenter, visible)
         return [(s, self.peers.get(k) or self.playbacks.playing[k]) for s, k in placed]
 
-    def _fit(self, spot: layout.Spot, peer: Peer) -> str:
-        return placement.fit_of(spot, peer.participant_id, self.presenter)
-
     def members(self) -> list[Member]:
         return [
             Member(
@@ -371,12 +368,7 @@ class RoomMedia:
         return placed + [p for p in self._ordered() if p not in placed]
 
     def tiles(self) -> list[Tile]:
-        return [
-            Tile(p.spec.client_id, s.rect.x, s.rect.y, s.rect.width, s.rect.height)
-            if isinstance(p, Peer)
-            else playbacks.tile_of(s, p)
-            for s, p in self._placed()
-        ]
+        return [playbacks.tile_of(spot, item) for spot, item in self._placed()]
 
     async def _layout_changed(self) -> None:
         if not self._closed:
@@ -398,12 +390,7 @@ class RoomMedia:
             return
         placed = self._placed()
         cells = [spot.rect for spot, _ in placed]
-        sources = [
-            TileSource(p.spec.client_id, p.spec.display_name, p.picture(), self._fit(spot, p))
-            if isinstance(p, Peer)
-            else playbacks.source_of(spot, p)
-            for spot, p in placed
-        ]
+        sources = [playbacks.source_of(spot, item, self.presenter) for spot, item in placed]
         pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * 90000))
         self._last_pts = pts
         codecs = {peer.video_codec for peer in peers} | ({"H264"} if self.egress.active else set())
