@@ -26,6 +26,9 @@ class RoomSpec:
     # spot order: participant ids; "" or any other id keeps its spot free
     layout_users: list[str] | None = None
     voice_activation: bool = False  # the loudest speaker takes spot one
+    # who speaks unseen gets a name card (media/audio_insert.py): enabled|audio_only|disabled
+    audio_insert: str = "audio_only"
+    audio_insert_position: list[int] | None = None  # [x, y] in canvas pixels; None: a corner
 
     def look(self) -> tuple[object, ...]:
         """What needs a new compositor/encoder when it changes (not the layout)."""

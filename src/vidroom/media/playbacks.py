@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from av import VideoFrame
 
 from vidroom.media import layout, placement
 from vidroom.media.compositor import TileSource
@@ -106,12 +108,19 @@ class RoomPlaybacks:
         return [(k, p.spec.replacement_id) for k, p in self.playing.items() if p.has_video]
 
 
-def source_of(spot: layout.Spot, item: Peer | Playback, presenter: str | None) -> TileSource:
-    """How the compositor draws a placed peer or playback: its latest frame and its name. A
-    playback covers its spot like a camera unless the spot says otherwise."""
+def source_of(
+    spot: layout.Spot,
+    item: Peer | Playback,
+    presenter: str | None,
+    slides: Mapping[str, VideoFrame],
+) -> TileSource:
+    """How the compositor draws a placed peer (its slide, else its latest frame) or playback
+    (its latest frame), with its name. A playback covers its spot like a camera unless the
+    spot says otherwise."""
     if isinstance(item, Peer):
         fit = placement.fit_of(spot, item.participant_id, presenter)
-        return TileSource(item.spec.client_id, item.spec.display_name, item.picture(), fit)
+        picture = slides.get(item.participant_id, item.picture())
+        return TileSource(item.spec.client_id, item.spec.display_name, picture, fit)
     fit = placement.fit_of(spot, item.play_id, None)
     return TileSource(KEY + item.play_id, item.name, item.picture(), fit)
 

@@ -165,6 +165,11 @@ class MediaSupervisor:
     async def stop_playback(self, meeting_id: str, play_id: str) -> None:
         await self._room(meeting_id).stop_playback(play_id)
 
+    async def show_slide(
+        self, meeting_id: str, participant_id: str, image: LayerImage | None
+    ) -> None:
+        await self._room(meeting_id).show_slide(participant_id, image)
+
     async def start_recording(self, meeting_id: str, target: RecordingTarget) -> None:
         self._room(meeting_id).egress.start_recording(target)
 

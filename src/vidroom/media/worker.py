@@ -155,6 +155,12 @@ class Worker:
         if method == "stop_playback":
             await s.stop_playback(*(_text(a) for a in args))
             return None
+        if method == "show_slide":
+            meeting_id, participant_id, image = args
+            if image is not None:
+                _check(image, LayerImage)
+            await s.show_slide(_text(meeting_id), _text(participant_id), image)
+            return None
         if method in EGRESS:
             return await self._egress(method, args)
         if method == "members":
