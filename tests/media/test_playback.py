@@ -59,7 +59,10 @@ async def test_a_video_plays_in_its_own_spot_until_stopped(
         await supervisor.start_playback("m1", PlaybackSpec("p1", str(mp4)))
     assert duplicate.value.code == 409
 
+    stopping = time.monotonic()
     await supervisor.stop_playback("m1", "p1")
+    assert time.monotonic() - stopping < 0.5  # its thread ended promptly
+    assert "media-playback-p1" not in media_threads()
     assert tile_ids(supervisor) == ["c-alice", "p2"]
     with pytest.raises(MediaError) as unknown:
         await supervisor.stop_playback("m1", "p1")
