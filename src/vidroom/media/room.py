@@ -1,11 +1,10 @@
 """One meeting's mixer: its peers, the composite loop, the audio loop and a watchdog.
 
-Compose + encode run in one worker thread per room (a single-thread executor, so frames are
-encoded in order and the event loop never blocks on them), which also packetizes each frame
-once per codec; the loop only hands the same packets to every peer's sender
-(``rtp_sender.py``), and each layout change caps every participant's video at what its tile
-needs (``bitrate.py``). The audio mix-minus runs inline every 20 ms (numpy on
-960 samples); the tick's Opus encodes (one per talking peer plus one shared full mix for all
+Who is where is the stage's (``stage.py``); each frame is composed and encoded once per codec
+in the room's render thread (``picture.py``), and the loop hands the same packets to every
+peer's sender (``rtp_sender.py``); each layout change caps every participant's video at what
+its tile needs (``bitrate.py``). The audio mix-minus runs inline every 20 ms (numpy on 960
+samples); the tick's Opus encodes (one per talking peer plus one shared full mix for all
 listeners, ``audio_encoder.py``) run in one call on the room's audio thread. A peer is
 closed and reported (``peer_closed``) when its connection fails or closes, or when nothing
 was heard from it for ``media_timeout`` seconds: no media and no pong on its data channel (a
@@ -20,20 +19,18 @@ A ``mute_video`` (``desktopstreaming``) a client sends on its data channel is ap
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiortc import RTCIceServer
-from av import VideoFrame
 
-from vidroom.media import audio_insert, layout, placement, playbacks
+from vidroom.media import playbacks
 from vidroom.media.audio_encoder import AUDIO_RATE, AUDIO_SAMPLES, AudioEncoder
 from vidroom.media.bitrate import limit_senders
-from vidroom.media.compositor import Compositor, TileSource
+from vidroom.media.compositor import Compositor
 from vidroom.media.contract import (
     Answer,
     LayerImage,
@@ -48,14 +45,13 @@ from vidroom.media.contract import (
 )
 from vidroom.media.egress import RoomEgress
 from vidroom.media.mixer import Mix, Mixer
-from vidroom.media.overlay import Overlay
-from vidroom.media.pacing import FrameMeter, paced
-from vidroom.media.packetizer import EncodedFrame
+from vidroom.media.pacing import paced
 from vidroom.media.peer import Peer, voice_message
-from vidroom.media.playback import Playback
+from vidroom.media.picture import RoomPicture
 from vidroom.media.renditions import Renditions
+from vidroom.media.room_counters import RoomCounters
 from vidroom.media.slides import slide_frame
-from vidroom.media.spotlight import Spotlight
+from vidroom.media.stage import Stage
 
 log = logging.getLogger(__name__)
 
@@ -63,10 +59,6 @@ MEDIA_TIMEOUT_S = 15.0
 PING_INTERVAL_S = 5.0  # data-channel pings (eyeson-sepp.md §4: interval unknown, 5-10 s)
 MAX_PEERS = 16
 AUDIO_PERIOD_S = AUDIO_SAMPLES / AUDIO_RATE
-
-
-def overlay_of(image: LayerImage, size: tuple[int, int]) -> Overlay:
-    return Overlay(image.rgba, image.width, image.height, size)
 
 
 class RoomMedia:
@@ -88,17 +80,11 @@ class RoomMedia:
         # three pings per timeout at least, so one lost pong does not kill a quiet peer
         self.ping_interval = ping_interval or min(PING_INTERVAL_S, media_timeout / 3)
         self.peers: dict[str, Peer] = {}
-        self.presenter: str | None = None
-        self.spotlight = Spotlight()
-        self.layers: dict[int, LayerImage] = {}  # by z-index
-        self.slides: dict[str, VideoFrame] = {}  # by participant id (slides.py)
-        self.renditions = Renditions(spec.size, spec.fps)
-        self.compositor = Compositor(spec.size, spec.background_color, spec.show_names)
         self.mixer = Mixer()
         self.playbacks = playbacks.RoomPlaybacks(self.mixer, self._playback_ended)
+        self.stage = Stage(self.peers, self.playbacks, lambda: self.spec)  # who is where
         self.audio_encoder = AudioEncoder()
         self._muted: set[str] = set()
-        self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"media-{spec.meeting_id}")
         # Opus encoding of every mix of a tick: its own thread, so a 5-10 ms video encode
         # never delays the 20 ms audio tick.
         self._audio_executor = ThreadPoolExecutor(1, thread_name_prefix=f"audio-{spec.meeting_id}")
@@ -107,7 +93,6 @@ class RoomMedia:
         self._closed = False
         self._next_spec: RoomSpec | None = None
         self._ending: asyncio.Future[None] | None = None  # egress ending as the room empties
-        self._inflight: Future[dict[str, list[Any]]] | None = None  # a frame being encoded
         self._t0 = time.monotonic()
         self.egress = RoomEgress(  # recordings, broadcasts, snapshots (egress.py)
             spec.meeting_id,
@@ -116,12 +101,21 @@ class RoomMedia:
             request_keyframe=lambda: self.renditions.request_keyframe("H264"),
             report=lambda call: self._spawn(self._report(call)),
         )
-        self._last_pts = -1
-        self.meter = FrameMeter()
+        self.picture = RoomPicture(spec, self.egress)  # composite + encoders (picture.py)
         self._name = f"media room {spec.meeting_id}"
-        self._dropped_gone = 0
-        self._packets_gone = (0, 0)  # packets of the peers that left
-        self._packets = (0, 0)  # the last count (:meth:`count_packets`)
+        self.counters = RoomCounters()
+
+    @property
+    def renditions(self) -> Renditions:
+        return self.picture.renditions
+
+    @property
+    def compositor(self) -> Compositor:
+        return self.picture.compositor
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        return self.picture.executor
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -140,10 +134,7 @@ class RoomMedia:
         spec, self._next_spec = self._next_spec, None
         if spec is None:
             return
-        self.renditions.resize(spec.size, spec.fps)
-        self.compositor = Compositor(spec.size, spec.background_color, spec.show_names)
-        for z, image in self.layers.items():
-            self.compositor.set_layer(z, overlay_of(image, spec.size))
+        self.picture.restyle(spec)
         self.spec = spec
         self._spawn(self._layout_changed())
 
@@ -166,17 +157,15 @@ class RoomMedia:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         await self.playbacks.close()
-        if self._inflight is not None and not self._inflight.done():
-            await asyncio.wait([asyncio.wrap_future(self._inflight)])  # a frame being encoded
+        await self.picture.drain()  # a frame being encoded
         peers = list(self.peers.values())
         self.peers.clear()
         await asyncio.gather(*(peer.close() for peer in peers), return_exceptions=True)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        self.executor.shutdown(wait=True)
+        self.picture.close()
         self._audio_executor.shutdown(wait=True)
-        self.renditions.close()
 
     # -- peers -------------------------------------------------------------------------
 
@@ -237,13 +226,8 @@ class RoomMedia:
         source = self.mixer.remove(participant_id)
         if source is not None and source.voice.speaking:
             self._voice(peer, False)  # nobody is left believing they still speak
-        self._dropped_gone += peer.video_out.dropped
-        with contextlib.suppress(Exception):
-            received, sent = await peer.packets()
-            self._packets_gone = (self._packets_gone[0] + received, self._packets_gone[1] + sent)
-        if self.presenter == participant_id:
-            self.presenter = None
-        self.slides.pop(participant_id, None)
+        await self.counters.left(peer)
+        self.stage.gone(participant_id)
         await peer.close()
         if not self.peers and (self.egress.recorders or self.egress.broadcasts):
             # not one of the room's tasks: a close_room meanwhile waits for it, never cancels it
@@ -280,25 +264,12 @@ class RoomMedia:
             await self._layout_changed()
 
     async def set_layer(self, z: int, image: LayerImage | None) -> None:
-        """Converted once (in the render thread, in order with the frames) and kept."""
-        z = 1 if z > 0 else -1
-        if image is None:
-            self.layers.pop(z, None)
-        else:
-            self.layers[z] = image
-        compositor, size = self.compositor, self.spec.size
-        await asyncio.wrap_future(
-            self.executor.submit(
-                lambda: compositor.set_layer(z, overlay_of(image, size) if image else None)
-            )
-        )
+        await self.picture.set_layer(z, image)
 
     async def set_presenter(self, participant_id: str | None) -> None:
         if participant_id is not None and participant_id not in self.peers:
             raise MediaError(404, "participant not in a call")
-        if self.presenter != participant_id:
-            self.presenter = participant_id
-            self.slides = {k: v for k, v in self.slides.items() if k == participant_id}
+        if self.stage.present(participant_id):
             await self._layout_changed()
 
     async def show_slide(self, participant_id: str, image: LayerImage | None) -> None:
@@ -307,15 +278,15 @@ class RoomMedia:
         if participant_id not in self.peers:
             raise MediaError(404, "participant not in a call")
         if image is None:
-            self.slides.pop(participant_id, None)
+            self.stage.slides.pop(participant_id, None)
             return
         try:
-            frame = await asyncio.wrap_future(self.executor.submit(slide_frame, image))
+            frame = await self.picture.run(slide_frame, image)
         except ValueError as exc:
             raise MediaError(400, str(exc)) from None
         if participant_id not in self.peers:
             raise MediaError(404, "participant not in a call")
-        self.slides[participant_id] = frame
+        self.stage.slides[participant_id] = frame
         await self.set_presenter(participant_id)
 
     async def start_playback(self, spec: PlaybackSpec) -> None:
@@ -340,7 +311,7 @@ class RoomMedia:
             return
         if kind == "mute_video":
             self._spawn(self.set_video_muted(peer.participant_id, on))
-        elif on or self.presenter == peer.participant_id:
+        elif on or self.stage.presenter == peer.participant_id:
             self._spawn(self.set_presenter(peer.participant_id if on else None))
 
     def _on_channel_open(self, peer: Peer) -> None:
@@ -362,40 +333,11 @@ class RoomMedia:
 
     # -- layout ------------------------------------------------------------------------
 
-    def _ordered(self) -> list[Peer]:
-        """Everyone in composite order: the presenter, then (voice activation) the speaker in
-        the spotlight, then the rest in join order."""
-        peers = list(self.peers.values())
-        first = [self.presenter, self.spotlight.key if self.spec.voice_activation else None]
-        peers.sort(key=lambda p: first.index(p.participant_id) if p.participant_id in first else 2)
-        return peers
-
-    def _placed(self) -> list[tuple[layout.Spot, Peer | Playback]]:
-        """Who and what is where (``placement.place_with_playbacks``)."""
-        order = [p.participant_id for p in self._ordered()]
-        visible = self.playbacks.visible()
-        placed = placement.place_with_playbacks(self.spec, order, self.presenter, visible)
-        return [(s, self.peers.get(k) or self.playbacks.playing[k]) for s, k in placed]
-
     def members(self) -> list[Member]:
-        return [
-            Member(
-                participant_id=p.participant_id,
-                client_id=p.spec.client_id,
-                display_name=p.spec.display_name,
-                video_muted=p.video_muted,
-                presenting=p.participant_id == self.presenter,
-            )
-            for p in self._in_order()
-        ]
-
-    def _in_order(self) -> list[Peer]:
-        """The placed peers in spot order, then the others."""
-        placed = [p for _, p in self._placed() if isinstance(p, Peer)]
-        return placed + [p for p in self._ordered() if p not in placed]
+        return self.stage.members()
 
     def tiles(self) -> list[Tile]:
-        return [playbacks.tile_of(spot, item) for spot, item in self._placed()]
+        return self.stage.tiles()
 
     async def _layout_changed(self) -> None:
         if not self._closed:
@@ -415,49 +357,16 @@ class RoomMedia:
         peers = list(self.peers.values())
         if not peers:
             return
-        placed = self._placed()
+        placed = self.stage.placed()
         cells = [spot.rect for spot, _ in placed]
-        sources = [
-            playbacks.source_of(spot, item, self.presenter, self.slides) for spot, item in placed
-        ]
-        shown = {item.participant_id for _, item in placed if isinstance(item, Peer)}
-        inserts = [
-            self.peers[key].spec.display_name
-            for key in audio_insert.speakers(
-                self.spec.audio_insert,
-                self.mixer.speaking(),
-                shown,
-                {p.participant_id for p in peers if p.picture() is not None},
-            )
-            if key in self.peers
-        ]
-        pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * 90000))
-        self._last_pts = pts
+        sources = self.stage.sources(placed)
+        inserts = self.stage.inserts(placed, self.mixer.speaking())
         codecs = {peer.video_codec for peer in peers} | ({"H264"} if self.egress.active else set())
-        self._inflight = self.executor.submit(self._render, cells, sources, pts, codecs, inserts)
-        encoded = await asyncio.wrap_future(self._inflight)
+        t = time.monotonic() - self._t0
+        encoded = await self.picture.frame(t, cells, sources, inserts, codecs)
         for peer in self.peers.values():
             for packet in encoded.get(peer.video_codec, ()):
                 peer.video_out.push(packet)
-
-    def _render(
-        self,
-        cells: list[layout.Rect],
-        sources: list[TileSource],
-        pts: int,
-        codecs: set[str],
-        inserts: list[str],
-    ) -> dict[str, list[EncodedFrame]]:
-        """Worker thread: compose one frame and encode it once per codec in use."""
-        started = time.perf_counter()
-        at = self.spec.audio_insert_position
-        frame = self.compositor.compose(cells, sources, inserts, (at[0], at[1]) if at else None)
-        composed = time.perf_counter()
-        h264: list[Any] = []
-        packets = self.renditions.encode(frame, pts, codecs, h264)
-        self.meter.frame(composed - started, time.perf_counter() - composed)
-        self.egress.video(frame, h264)
-        return packets
 
     async def _audio_loop(self) -> None:
         await paced(lambda: AUDIO_PERIOD_S, self._audio_tick, self._name)
@@ -475,7 +384,7 @@ class RoomMedia:
             speaker = self.peers.get(key)
             if speaker is not None:
                 self._voice(speaker, on)
-        if self.spec.voice_activation and self.spotlight.update(
+        if self.spec.voice_activation and self.stage.spotlight.update(
             self.mixer.speaking(), set(self.peers), time.monotonic()
         ):
             await self._layout_changed()
@@ -512,26 +421,19 @@ class RoomMedia:
 
     async def count_packets(self) -> tuple[int, int]:
         """RTP packets received and sent by this room so far, gone peers included."""
-        received, sent = self._packets_gone
-        for peer in list(self.peers.values()):
-            with contextlib.suppress(Exception):
-                r, s = await peer.packets()
-                received, sent = received + r, sent + s
-        self._packets = (received, sent)
-        return self._packets
+        return await self.counters.count(self.peers.values())
 
     def stats(self) -> RoomStats:
         return RoomStats(
             meeting_id=self.spec.meeting_id,
             peers=len(self.peers),
-            composite_fps=self.meter.fps(),
-            encode_ms=self.meter.encode_ms,
-            dropped_frames=self._dropped_gone
-            + sum(p.video_out.dropped for p in self.peers.values()),
+            composite_fps=self.picture.meter.fps(),
+            encode_ms=self.picture.meter.encode_ms,
+            dropped_frames=self.counters.dropped(self.peers.values()),
             keyframes=self.renditions.keyframes,
-            compose_ms=self.meter.compose_ms,
+            compose_ms=self.picture.meter.compose_ms,
             keyframe_requests=self.renditions.requests,
-            packets_in=self._packets[0],
-            packets_out=self._packets[1],
+            packets_in=self.counters.packets[0],
+            packets_out=self.counters.packets[1],
             egress=self.egress.stats(),
         )
