@@ -71,6 +71,11 @@ export class Realtime extends EventTarget {
     }
   }
 
+  /** Whether the socket is open (a perform() now is sent). */
+  connected() {
+    return Boolean(this.socket && this.socket.readyState === WebSocket.OPEN);
+  }
+
   perform(action) {
     this.send({
       command: "message",
