@@ -267,26 +267,27 @@ export class HostControls {
 
   // --- presenting ------------------------------------------------------------------------------
 
-  /** Share the screen (if not yet) and take the big spot with it. */
+  /**
+   * Take the big spot (POST presentation: the server tells everyone, presentation_update),
+   * then share the screen into it (if not yet shared); a cancelled picker gives the spot back.
+   */
   async startPresenting() {
-    if (this.busy) {
+    const ok = await this.act(() => this.api.startPresentation(), "Your screen could not be presented");
+    if (!ok) {
       return;
     }
-    const started = !this.share.active;
-    if (started) {
+    this.setPresenting(true);
+    if (!this.share.active) {
       await this.share.start();
-      if (!this.share.active) {
-        this.fail("Presenting needs your screen: it was not shared.");
-        return;
-      }
     }
-    const ok = await this.act(() => this.api.startPresentation(), "Your screen could not be presented",
-      "You are presenting your screen.");
-    if (ok) {
-      this.setPresenting(true);
-    } else if (started) {
-      await this.share.stop();
+    if (!this.share.active) {
+      this.setPresenting(false);
+      await this.api.stopPresentation().catch(() => {});
+      this.fail("Presenting needs your screen, and it was not shared.");
+      return;
     }
+    this.say("You are presenting your screen.");
+    this.presentStop.focus();
   }
 
   async stopPresenting() {
