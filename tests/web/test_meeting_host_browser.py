@@ -57,15 +57,13 @@ SAMPLE = """
 
 
 def colour(rgb: list[int]) -> str:
+    """The name of a sampled colour: black, or the channel that clearly dominates."""
     r, g, b = rgb
     if max(r, g, b) < 45:
         return "black"
-    if b > 140 and r < 90 and g < 90:
-        return "blue"
-    if g > 80 and r < 70 and b < 70:
-        return "green"
-    if r > 140 and g < 90 and b < 90:
-        return "red"
+    for name, own, others in (("red", r, (g, b)), ("green", g, (r, b)), ("blue", b, (r, g))):
+        if own >= 60 and own > 2 * max(others) + 20:
+            return name
     return f"other{tuple(rgb)}"
 
 
