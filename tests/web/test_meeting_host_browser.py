@@ -303,7 +303,7 @@ async def test_guests_see_no_host_controls_and_the_picker_follows_layout_availab
 
 HOST_JS = """
 async () => {
-  const m = await import("/static/meeting/host.js");
+  const m = await import("/static/meeting/host_rules.js");
   const api = await import("/static/meeting/api.js");
   const key = location.search.slice(1);
   const slides = {files: [
