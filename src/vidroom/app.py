@@ -46,6 +46,7 @@ from vidroom.db.migrate import upgrade
 from vidroom.db.uow import Database
 from vidroom.events.bus import MemoryBus
 from vidroom.events.hub import EventHub
+from vidroom.files import conversion
 from vidroom.meetings.supervisor import MeetingSupervisor
 from vidroom.recordings.repair import repair
 from vidroom.recordings.retention import RetentionJob
@@ -118,9 +119,11 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
             log.exception("could not repair the recordings a previous run left")
         retention = RetentionJob(built.db, store, days=settings.retention_days)
         retention.start()
+        await conversion.fail_interrupted(built.db)
         try:
             yield
         finally:
+            await conversion.cancel_all()
             await retention.stop()
             await stop_media(app)
             await built.webhooks.stop()

@@ -102,6 +102,7 @@ class Settings(BaseSettings):
     # meeting files (/rooms/<access_key>/files): largest upload, and the content types accepted
     # (VIDROOM_FILE_TYPES as a JSON array); the bytes are checked against the declared type
     max_file_bytes: int = Field(default=25_000_000, ge=1)
+    slides_max_pages: int = Field(default=200, ge=1, le=5000)  # a PDF with more pages fails
     file_types: list[str] = Field(
         default_factory=lambda: [
             "image/png",

@@ -14,7 +14,7 @@ import pytest
 from tests.media.conftest import Client, Recorder, close_to, until
 from tests.media.recordings import colour_at, probe
 from tests.media.test_recorder import BLUE, RED, two_in_a_room
-from vidroom.media.contract import MediaError, RecordingTarget, RoomSpec
+from vidroom.media.contract import MediaError, RecordingResult, RecordingTarget, RoomSpec
 from vidroom.media.supervisor import MediaSupervisor
 
 MakeClient = Callable[..., Client]
@@ -132,6 +132,35 @@ async def test_the_room_ends_its_recordings_when_emptied_or_closed(
         ("rec-2", "closed"),
     ]
     assert events.recordings[1][1].duration > 0.5
+
+
+async def test_closing_the_room_as_its_last_peer_drops_still_ends_the_recording(
+    supervisor: MediaSupervisor,
+    clients: MakeClient,
+    events: Recorder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The race behind a CI flake: the last peer's connection closes (the room's own leave
+    task ends the egress) and the control plane closes the room meanwhile; the recording's end
+    must still be reported, not cancelled with the room's tasks."""
+    await two_in_a_room(supervisor, clients, "m")
+    await supervisor.start_recording("m", RecordingTarget("rec-3", str(tmp_path / "3.mp4")))
+    await asyncio.sleep(1.5)
+    await supervisor.leave("m", "alice")
+    told = events.recording_ended
+
+    async def slowly(meeting_id: str, result: RecordingResult, reason: str) -> None:
+        await asyncio.sleep(0.5)  # the control plane's database write takes a while
+        await told(meeting_id, result, reason)
+
+    monkeypatch.setattr(events, "recording_ended", slowly)
+    room = supervisor.rooms["m"]
+    room._spawn(room.leave("bob", reason="connection closed"))  # as _on_peer_state does
+    assert await until(lambda: not room.egress.recorders, 5)  # its egress is ending
+    await supervisor.close_room("m")
+    assert [(r.recording_id, why) for _, r, why in events.recordings] == [("rec-3", "empty")]
+    assert events.recordings[0][1].duration > 0.5
 
 
 async def test_a_write_error_ends_the_recording(

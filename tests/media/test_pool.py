@@ -7,12 +7,20 @@ import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.media.conftest import Client, Recorder, until
-from vidroom.media.contract import MediaError, PeerSpec, RoomSpec, WorkerStats
+from tests.media.conftest import Client, Recorder, close_to, until
+from vidroom.media.contract import (
+    LayerImage,
+    MediaError,
+    PeerSpec,
+    RecordingTarget,
+    RoomSpec,
+    WorkerStats,
+)
 from vidroom.media.pool import WorkerPool
 
 RED = (220, 30, 30)
@@ -71,6 +79,11 @@ async def test_every_contract_method_over_the_wire(
     await pool.set_presenter("m1", "alice")
     assert await until(lambda: pool.members("m1")[0].presenting, 5)
     await pool.set_presenter("m1", None)
+    await pool.show_slide("m1", "bob", LayerImage(0, 4, 4, bytes(64)))  # a slide presents
+    assert await until(lambda: pool.members("m1")[0].participant_id == "bob", 5)
+    assert pool.members("m1")[0].presenting
+    await pool.show_slide("m1", "bob", None)
+    await pool.set_presenter("m1", None)
     offer = await alice.offer()
     assert (await pool.renegotiate("m1", "alice", offer)).startswith("v=0")
 
@@ -100,6 +113,9 @@ async def test_every_contract_method_over_the_wire(
     with pytest.raises(MediaError) as no_room:
         await pool.renegotiate("m2", "alice", offer)
     assert no_room.value.code == 404
+    with pytest.raises(MediaError) as no_peer:
+        await pool.show_slide("m1", "nobody", None)
+    assert no_peer.value.code == 404
 
     await pool.leave("m1", "bob")
     assert await until(lambda: [m.participant_id for m in pool.members("m1")] == ["alice"], 5)
@@ -145,6 +161,8 @@ async def test_a_dead_or_silent_worker_is_replaced_and_its_rooms_reported(
     pool = pools(2, stats_interval=0.3, heartbeat_timeout=2.0)
     await pool.start()
     await clients("alice", RED, 440).join(pool, "m1")  # type: ignore[arg-type]
+    # a green foreground square in the corner, kept across the worker's loss
+    await pool.set_layer("m1", 1, LayerImage(1, 64, 64, bytes((0, 200, 0, 255)) * (64 * 64)))
     index = pool.worker_of("m1")
     assert index is not None
     pid = pool.worker_pids()[index]
@@ -163,6 +181,9 @@ async def test_a_dead_or_silent_worker_is_replaced_and_its_rooms_reported(
     await bob.join(pool, "m1")  # type: ignore[arg-type]
     assert await until(lambda: bob.frames > 3, 15)
     assert (await pool.current_stats()).workers[index].restarts == 1
+    assert await until(lambda: close_to(bob.color_at(20, 20), (0, 200, 0)), 10), bob.color_at(
+        20, 20
+    )
 
 
 async def test_close_stops_every_worker(pools: Callable[..., WorkerPool]) -> None:
@@ -176,3 +197,26 @@ async def test_close_stops_every_worker(pools: Callable[..., WorkerPool]) -> Non
     assert not any(alive(pid) for pid in pids)
     with pytest.raises(MediaError):
         await pool.open_room(RoomSpec("m2"))
+
+
+async def test_what_a_closing_room_reports_still_arrives(
+    loopback: None,
+    pools: Callable[..., WorkerPool],
+    clients: Callable[..., Client],
+    events: Recorder,
+    tmp_path: Path,
+) -> None:
+    """A room ends its recording as it closes (or as its last peer drops while it is being
+    closed): that report comes while ``close_room`` runs and must reach the control plane."""
+    pool = pools(1)
+    await pool.open_room(RoomSpec("m3"))
+    alice = clients("alice", RED, 440)
+    await alice.join(pool, "m3")  # type: ignore[arg-type]
+    assert await until(lambda: alice.frames > 5, 15)
+    await pool.start_recording("m3", RecordingTarget("rec-p", str(tmp_path / "p.mp4")))
+    await asyncio.sleep(1.5)
+    await pool.close_room("m3")
+    assert [(m, r.recording_id, why) for m, r, why in events.recordings] == [
+        ("m3", "rec-p", "closed")
+    ]
+    assert events.recordings[0][1].duration > 0.5

@@ -124,6 +124,14 @@ class PresentationChanged(_Event):
 
     type: Literal["presentation.changed"] = "presentation.changed"
     participant_id: str | None
+    slide: str | None = None  # the slide's URL when a slide is shown (spec 2.8, legacy)
+
+
+class FileChanged(_Event):
+    """A meeting file's conversion made progress, finished or failed: ``files_update``."""
+
+    type: Literal["file.changed"] = "file.changed"
+    file_id: str
 
 
 Event = Annotated[
@@ -139,7 +147,8 @@ Event = Annotated[
     | BroadcastChanged
     | SnapshotCreated
     | PodiumChanged
-    | PresentationChanged,
+    | PresentationChanged
+    | FileChanged,
     Field(discriminator="type"),
 ]
 
@@ -147,7 +156,7 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 # events that are not written to the outbox: nothing durable depends on them
 EPHEMERAL_TYPES = frozenset(
-    {"message.sent", "meeting.mute_all", "podium.changed", "presentation.changed"}
+    {"message.sent", "meeting.mute_all", "podium.changed", "presentation.changed", "file.changed"}
 )
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vidroom.db.base import Base, UTCDateTime
@@ -28,3 +29,10 @@ class MeetingFile(Base):
     # where the bytes are, relative to the data directory's files folder
     storage_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    # slides (files/conversion.py): "none" (not a presentation), "image" (itself one slide),
+    # "converting" / "converted" / "failed" (a PDF)
+    conversion: Mapped[str] = mapped_column(String(16), default="none")
+    conversion_progress: Mapped[float] = mapped_column(Float, default=1.0)
+    conversion_error: Mapped[str | None] = mapped_column(String(200))
+    # [[slide key, thumbnail key], ...] in page order, in the files storage
+    slide_keys: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -5,7 +5,8 @@ the database row is written, outside any transaction, so no transaction stays op
 file is copied; the edge deletes the stored bytes again when recording the row fails. Services
 never commit.
 
-There is no document conversion: every file is reported converted, with no slides.
+A PDF is converted into slides in the background (``conversion.py``); a PNG or JPEG is a
+one-slide presentation of itself; other files have no slides.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vidroom import errors
 from vidroom.db.uow import UnitOfWork
-from vidroom.files import content_types, repository
+from vidroom.files import content_types, conversion, repository
 from vidroom.files.models import MeetingFile
 from vidroom.files.storage import FileStorage, StoredBlob, too_large
 from vidroom.meetings.models import Meeting, Participant
@@ -141,6 +142,7 @@ async def record(
     blob: StoredBlob,
 ) -> MeetingFile:
     await check_room(session, meeting)
+    state = conversion.initial_state(inspected.content_type)
     return await repository.add(
         session,
         MeetingFile(
@@ -150,6 +152,9 @@ async def record(
             content_type=inspected.content_type,
             size=blob.size,
             storage_key=blob.key,
+            conversion=state,
+            conversion_progress=0.0 if state == "converting" else 1.0,
+            slide_keys=[],
         ),
     )
 
@@ -183,10 +188,27 @@ async def rename(
 async def delete(uow: UnitOfWork, storage: FileStorage, meeting: Meeting, file_id: str) -> None:
     """Remove the row; the bytes go once the removal has committed."""
     row = await get(uow.session, meeting, file_id)
-    key = row.storage_key
+    keys = [row.storage_key, *(key for pair in row.slide_keys for key in pair)]
     await repository.remove(uow.session, row)
 
     async def remove_bytes() -> None:
-        await storage.delete(key)
+        for key in keys:
+            await storage.delete(key)
 
     uow.after_commit(remove_bytes)
+
+
+def slide_key(row: MeetingFile, index: int, *, thumbnail: bool) -> str:
+    """The storage key of a slide (or its thumbnail) of a converted file; an image is its own
+    one slide. 404 for any other index, or while the file is not converted."""
+    if row.conversion == "image" and index == 0:
+        return row.storage_key
+    if row.conversion == "converted" and 0 <= index < len(row.slide_keys):
+        return str(row.slide_keys[index][1 if thumbnail else 0])
+    raise errors.not_found("slide_not_found", "no such slide of this file")
+
+
+def slide_count(row: MeetingFile) -> int:
+    if row.conversion == "image":
+        return 1
+    return len(row.slide_keys) if row.conversion == "converted" else 0

@@ -11,6 +11,7 @@ room's worker thread.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -20,6 +21,7 @@ from av import VideoFrame
 from av.video.reformatter import VideoReformatter
 from PIL import Image, ImageDraw, ImageFont
 
+from vidroom.media import audio_insert
 from vidroom.media.layout import Rect, cover, fit
 from vidroom.media.overlay import Overlay
 
@@ -27,6 +29,7 @@ U8 = npt.NDArray[np.uint8]
 U16 = npt.NDArray[np.uint16]
 
 DEFAULT_BACKGROUND = "#121212"
+INSERT_FONT = 22  # the audio insert's name cards
 DARK_TILE = (40, 128, 128)  # YUV of the tile shown for a participant without a picture
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
 
@@ -185,7 +188,15 @@ class Compositor:
         if overlay is not None:
             overlay.blend(self._blank.y, self._blank.u, self._blank.v)
 
-    def compose(self, cells: list[Rect], sources: list[TileSource]) -> VideoFrame:
+    def compose(
+        self,
+        cells: list[Rect],
+        sources: list[TileSource],
+        inserts: Sequence[str] = (),
+        insert_at: tuple[int, int] | None = None,
+    ) -> VideoFrame:
+        """One frame: the tiles in their cells, their names, the audio insert's name cards
+        (``inserts``, see audio_insert.py) and the layers."""
         canvas = self._canvas
         np.copyto(canvas.buffer, self._blank.buffer)
         live: dict[str, tuple[VideoFrame, Rect, U8]] = {}
@@ -216,9 +227,18 @@ class Compositor:
         self._scaled = live
         for gone in self._scalers.keys() - live.keys():
             del self._scalers[gone]
+        if inserts:
+            self._inserts(inserts, insert_at)
         if self.foreground is not None:
             self.foreground.blend(canvas.y, canvas.u, canvas.v)
         return canvas.frame()
+
+    def _inserts(self, names: Sequence[str], at: tuple[int, int] | None) -> None:
+        labels = [render_label(name, INSERT_FONT) for name in names]
+        size = (self._canvas.width, self._canvas.height)
+        corners = audio_insert.origins([label.size for label in labels], at, size)
+        for label, (x, y) in zip(labels, corners, strict=True):
+            self._canvas.blend(x, y, label)  # clipped to the canvas
 
     def _name(self, cell: Rect, name: str) -> None:
         font_size = max(12, min(28, cell.height // 14))

@@ -26,6 +26,9 @@ class RoomSpec:
     # spot order: participant ids; "" or any other id keeps its spot free
     layout_users: list[str] | None = None
     voice_activation: bool = False  # the loudest speaker takes spot one
+    # who speaks unseen gets a name card (media/audio_insert.py): enabled|audio_only|disabled
+    audio_insert: str = "audio_only"
+    audio_insert_position: list[int] | None = None  # [x, y] in canvas pixels; None: a corner
 
     def look(self) -> tuple[object, ...]:
         """What needs a new compositor/encoder when it changes (not the layout)."""
@@ -274,7 +277,6 @@ class MediaEvents(Protocol):
         the timeout, or no connection for ``give_up_after``; ``reason`` says why; the
         broadcast is over), "ended" (the room ended it: the last peer left or the room closed;
         ``reason`` "empty"/"closed"). Not reported for :meth:`MediaControl.stop_broadcast`."""
-
 
     async def playback_ended(self, meeting_id: str, play_id: str, error: str | None) -> None:
         """A playback ended on its own: played out (``error`` None), or the file could not be

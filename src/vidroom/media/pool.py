@@ -35,6 +35,7 @@ from vidroom.media.contract import (
     MediaStats,
     Member,
     PeerSpec,
+    PlaybackSpec,
     RecordingResult,
     RecordingTarget,
     RoomSpec,
@@ -82,6 +83,11 @@ class WorkerPool:
         self.heartbeat_timeout = heartbeat_timeout
         self.slots = [WorkerSlot(i) for i in range(size)]
         self.placement: dict[str, int] = {}  # meeting id → slot index
+        # rooms being closed → their slot: what they report while closing (the recordings
+        # and broadcasts they end) still counts
+        self._closing_rooms: dict[str, int] = {}
+        # each room's layers (by z): a room started again on a new worker gets them back
+        self._layers: dict[str, dict[int, LayerImage]] = {}
         self.specs: dict[str, RoomSpec] = {}
         self._members: dict[str, list[Member]] = {}
         self._peers: dict[str, set[str]] = {}  # meeting id → participants joined through us
@@ -216,7 +222,10 @@ class WorkerPool:
             slot.record(*args)
             return None
         meeting_id = args[0] if args else None
-        if not isinstance(meeting_id, str) or self.placement.get(meeting_id) != slot.index:
+        if not isinstance(meeting_id, str) or slot.index not in (
+            self.placement.get(meeting_id),
+            self._closing_rooms.get(meeting_id),
+        ):
             return None  # about a room this worker no longer holds
         if method == "layout_changed":
             _, members, tiles = args
@@ -235,6 +244,10 @@ class WorkerPool:
             _, broadcast_id, state, reason = args
             reason = None if reason is None else str(reason)
             return self.events.broadcast_state(meeting_id, str(broadcast_id), str(state), reason)
+        if method == "playback_ended":
+            _, play_id, error = args
+            error = None if error is None else str(error)
+            return self.events.playback_ended(meeting_id, str(play_id), error)
         log.warning("media worker %d: unknown report %r", slot.index, method)
         return None
 
@@ -282,17 +295,28 @@ class WorkerPool:
     async def open_room(self, spec: RoomSpec) -> None:
         await self.start()
         self.specs[spec.meeting_id] = spec
+        fresh = spec.meeting_id not in self.placement
         slot = await self._place(spec.meeting_id)
-        await self._connection(slot).call("open_room", spec, within=CALL_SECONDS)
+        connection = self._connection(slot)
+        await connection.call("open_room", spec, within=CALL_SECONDS)
+        if fresh:  # a room lost with its worker keeps its layers
+            for z, image in self._layers.get(spec.meeting_id, {}).items():
+                await connection.call("set_layer", spec.meeting_id, z, image, within=CALL_SECONDS)
 
     async def close_room(self, meeting_id: str) -> None:
         connection = await self._placed(meeting_id)
-        self.placement.pop(meeting_id, None)
+        index = self.placement.pop(meeting_id, None)
         self.specs.pop(meeting_id, None)
+        self._layers.pop(meeting_id, None)
         self._members.pop(meeting_id, None)
         self._peers.pop(meeting_id, None)
-        if connection is not None:
-            await connection.call("close_room", meeting_id, within=CALL_SECONDS)
+        if connection is not None and index is not None:
+            self._closing_rooms[meeting_id] = index
+            try:
+                await connection.call("close_room", meeting_id, within=CALL_SECONDS)
+            finally:
+                if self._closing_rooms.get(meeting_id) == index:
+                    del self._closing_rooms[meeting_id]
 
     async def join(self, meeting_id: str, peer: PeerSpec, offer_sdp: str) -> Answer:
         await self.start()
@@ -345,6 +369,23 @@ class WorkerPool:
 
     async def set_layer(self, meeting_id: str, z: int, image: LayerImage | None) -> None:
         await self._room_call(meeting_id, "set_layer", z, image, within=CALL_SECONDS)
+        layers = self._layers.setdefault(meeting_id, {})
+        key = 1 if z > 0 else -1
+        if image is None:
+            layers.pop(key, None)
+        else:
+            layers[key] = image
+
+    async def show_slide(
+        self, meeting_id: str, participant_id: str, image: LayerImage | None
+    ) -> None:
+        await self._room_call(meeting_id, "show_slide", participant_id, image, within=CALL_SECONDS)
+
+    async def start_playback(self, meeting_id: str, playback: PlaybackSpec) -> None:
+        await self._room_call(meeting_id, "start_playback", playback, within=CALL_SECONDS)
+
+    async def stop_playback(self, meeting_id: str, play_id: str) -> None:
+        await self._room_call(meeting_id, "stop_playback", play_id, within=CALL_SECONDS)
 
     async def start_recording(self, meeting_id: str, target: RecordingTarget) -> None:
         await self._room_call(meeting_id, "start_recording", target, within=CALL_SECONDS)

@@ -28,8 +28,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from aiortc import RTCIceServer
+from av import VideoFrame
 
-from vidroom.media import layout, placement
+from vidroom.media import audio_insert, layout, placement, playbacks
 from vidroom.media.audio_encoder import AUDIO_RATE, AUDIO_SAMPLES, AudioEncoder
 from vidroom.media.bitrate import limit_senders
 from vidroom.media.compositor import Compositor, TileSource
@@ -40,6 +41,7 @@ from vidroom.media.contract import (
     MediaEvents,
     Member,
     PeerSpec,
+    PlaybackSpec,
     RoomSpec,
     RoomStats,
     Tile,
@@ -50,7 +52,9 @@ from vidroom.media.overlay import Overlay
 from vidroom.media.pacing import FrameMeter, paced
 from vidroom.media.packetizer import EncodedFrame
 from vidroom.media.peer import Peer, voice_message
+from vidroom.media.playback import Playback
 from vidroom.media.renditions import Renditions
+from vidroom.media.slides import slide_frame
 from vidroom.media.spotlight import Spotlight
 
 log = logging.getLogger(__name__)
@@ -87,9 +91,11 @@ class RoomMedia:
         self.presenter: str | None = None
         self.spotlight = Spotlight()
         self.layers: dict[int, LayerImage] = {}  # by z-index
+        self.slides: dict[str, VideoFrame] = {}  # by participant id (slides.py)
         self.renditions = Renditions(spec.size, spec.fps)
         self.compositor = Compositor(spec.size, spec.background_color, spec.show_names)
         self.mixer = Mixer()
+        self.playbacks = playbacks.RoomPlaybacks(self.mixer, self._playback_ended)
         self.audio_encoder = AudioEncoder()
         self._muted: set[str] = set()
         self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"media-{spec.meeting_id}")
@@ -100,6 +106,7 @@ class RoomMedia:
         self._loops: list[asyncio.Task[None]] = []
         self._closed = False
         self._next_spec: RoomSpec | None = None
+        self._ending: asyncio.Future[None] | None = None  # egress ending as the room empties
         self._inflight: Future[dict[str, list[Any]]] | None = None  # a frame being encoded
         self._t0 = time.monotonic()
         self.egress = RoomEgress(  # recordings, broadcasts, snapshots (egress.py)
@@ -153,9 +160,12 @@ class RoomMedia:
         if self._closed:
             return
         self._closed = True
+        if self._ending is not None:  # the last peer left: its egress reports come first
+            await asyncio.shield(self._ending)
         for task in self._loops:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
+        await self.playbacks.close()
         if self._inflight is not None and not self._inflight.done():
             await asyncio.wait([asyncio.wrap_future(self._inflight)])  # a frame being encoded
         peers = list(self.peers.values())
@@ -233,9 +243,12 @@ class RoomMedia:
             self._packets_gone = (self._packets_gone[0] + received, self._packets_gone[1] + sent)
         if self.presenter == participant_id:
             self.presenter = None
+        self.slides.pop(participant_id, None)
         await peer.close()
         if not self.peers and (self.egress.recorders or self.egress.broadcasts):
-            await self.egress.end("empty")
+            # not one of the room's tasks: a close_room meanwhile waits for it, never cancels it
+            self._ending = asyncio.ensure_future(self.egress.end("empty"))
+            await asyncio.shield(self._ending)
         if reason is not None:
             await self._report(
                 self.events.peer_closed(self.spec.meeting_id, participant_id, reason)
@@ -285,7 +298,39 @@ class RoomMedia:
             raise MediaError(404, "participant not in a call")
         if self.presenter != participant_id:
             self.presenter = participant_id
+            self.slides = {k: v for k, v in self.slides.items() if k == participant_id}
             await self._layout_changed()
+
+    async def show_slide(self, participant_id: str, image: LayerImage | None) -> None:
+        """The participant presents ``image`` (converted once, in the render thread); None:
+        their own video again."""
+        if participant_id not in self.peers:
+            raise MediaError(404, "participant not in a call")
+        if image is None:
+            self.slides.pop(participant_id, None)
+            return
+        try:
+            frame = await asyncio.wrap_future(self.executor.submit(slide_frame, image))
+        except ValueError as exc:
+            raise MediaError(400, str(exc)) from None
+        if participant_id not in self.peers:
+            raise MediaError(404, "participant not in a call")
+        self.slides[participant_id] = frame
+        await self.set_presenter(participant_id)
+
+    async def start_playback(self, spec: PlaybackSpec) -> None:
+        if self._closed:
+            raise MediaError(404, "the meeting's media room is closed")
+        if (await self.playbacks.start(spec)).has_video:
+            await self._layout_changed()
+
+    async def stop_playback(self, play_id: str) -> None:
+        if (await self.playbacks.stop(play_id)).has_video:
+            await self._layout_changed()
+
+    def _playback_ended(self, play_id: str, error: str | None) -> None:
+        self._spawn(self._report(self.events.playback_ended(self.spec.meeting_id, play_id, error)))
+        self._spawn(self._layout_changed())
 
     # -- the data channel --------------------------------------------------------------
 
@@ -325,16 +370,12 @@ class RoomMedia:
         peers.sort(key=lambda p: first.index(p.participant_id) if p.participant_id in first else 2)
         return peers
 
-    def _placed(self) -> list[tuple[layout.Spot, Peer]]:
-        """Who is where (``placement.place``), as peers."""
+    def _placed(self) -> list[tuple[layout.Spot, Peer | Playback]]:
+        """Who and what is where (``placement.place_with_playbacks``)."""
         order = [p.participant_id for p in self._ordered()]
-        return [
-            (spot, self.peers[key])
-            for spot, key in placement.place(self.spec, order, self.presenter)
-        ]
-
-    def _fit(self, spot: layout.Spot, peer: Peer) -> str:
-        return placement.fit_of(spot, peer.participant_id, self.presenter)
+        visible = self.playbacks.visible()
+        placed = placement.place_with_playbacks(self.spec, order, self.presenter, visible)
+        return [(s, self.peers.get(k) or self.playbacks.playing[k]) for s, k in placed]
 
     def members(self) -> list[Member]:
         return [
@@ -350,14 +391,11 @@ class RoomMedia:
 
     def _in_order(self) -> list[Peer]:
         """The placed peers in spot order, then the others."""
-        placed = [p for _, p in self._placed()]
+        placed = [p for _, p in self._placed() if isinstance(p, Peer)]
         return placed + [p for p in self._ordered() if p not in placed]
 
     def tiles(self) -> list[Tile]:
-        return [
-            Tile(p.spec.client_id, s.rect.x, s.rect.y, s.rect.width, s.rect.height)
-            for s, p in self._placed()
-        ]
+        return [playbacks.tile_of(spot, item) for spot, item in self._placed()]
 
     async def _layout_changed(self) -> None:
         if not self._closed:
@@ -380,24 +418,40 @@ class RoomMedia:
         placed = self._placed()
         cells = [spot.rect for spot, _ in placed]
         sources = [
-            TileSource(p.spec.client_id, p.spec.display_name, p.picture(), self._fit(spot, p))
-            for spot, p in placed
+            playbacks.source_of(spot, item, self.presenter, self.slides) for spot, item in placed
+        ]
+        shown = {item.participant_id for _, item in placed if isinstance(item, Peer)}
+        inserts = [
+            self.peers[key].spec.display_name
+            for key in audio_insert.speakers(
+                self.spec.audio_insert,
+                self.mixer.speaking(),
+                shown,
+                {p.participant_id for p in peers if p.picture() is not None},
+            )
+            if key in self.peers
         ]
         pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * 90000))
         self._last_pts = pts
         codecs = {peer.video_codec for peer in peers} | ({"H264"} if self.egress.active else set())
-        self._inflight = self.executor.submit(self._render, cells, sources, pts, codecs)
+        self._inflight = self.executor.submit(self._render, cells, sources, pts, codecs, inserts)
         encoded = await asyncio.wrap_future(self._inflight)
         for peer in self.peers.values():
             for packet in encoded.get(peer.video_codec, ()):
                 peer.video_out.push(packet)
 
     def _render(
-        self, cells: list[layout.Rect], sources: list[TileSource], pts: int, codecs: set[str]
+        self,
+        cells: list[layout.Rect],
+        sources: list[TileSource],
+        pts: int,
+        codecs: set[str],
+        inserts: list[str],
     ) -> dict[str, list[EncodedFrame]]:
         """Worker thread: compose one frame and encode it once per codec in use."""
         started = time.perf_counter()
-        frame = self.compositor.compose(cells, sources)
+        at = self.spec.audio_insert_position
+        frame = self.compositor.compose(cells, sources, inserts, (at[0], at[1]) if at else None)
         composed = time.perf_counter()
         h264: list[Any] = []
         packets = self.renditions.encode(frame, pts, codecs, h264)

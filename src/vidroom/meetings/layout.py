@@ -15,6 +15,7 @@ from vidroom import errors
 from vidroom.db.uow import UnitOfWork
 from vidroom.events import catalogue as ev
 from vidroom.kit.params import ParamError, get_bool, get_int, get_list, get_str
+from vidroom.media.audio_insert import MODES as INSERT_MODES
 from vidroom.media.contract import RoomSpec
 from vidroom.media.layout import FITS, NAMED
 from vidroom.meetings.models import Meeting, Participant
@@ -162,8 +163,11 @@ async def room_spec(session: AsyncSession, meeting: Meeting) -> RoomSpec:
             )
         ).all()
         ids: dict[str, str] = {str(row[0]): str(row[1]) for row in rows}
-        spot_ids = [ids.get(u, "") if isinstance(u, str) else "" for u in users]
+        # a user's participant; anything else as it is (a playback's play_id takes its
+        # spot; a placeholder is unknown to the media server and keeps the spot free)
+        spot_ids = [ids.get(u, u) if isinstance(u, str) else "" for u in users]
     boxes = options.get("layout_map")
+    insert = options.get("audio_insert")
     return RoomSpec(
         meeting_id=meeting.id,
         widescreen=bool(options.get("widescreen", False)),
@@ -176,4 +180,15 @@ async def room_spec(session: AsyncSession, meeting: Meeting) -> RoomSpec:
         layout_map=boxes if isinstance(boxes, list) and boxes else None,
         layout_users=spot_ids,
         voice_activation=bool(options.get("voice_activation", False)),
+        audio_insert=insert if insert in INSERT_MODES else "audio_only",
+        audio_insert_position=_position(options.get("audio_insert_position")),
     )
+
+
+def _position(value: object) -> list[int] | None:
+    if not isinstance(value, dict):
+        return None
+    x, y = value.get("x"), value.get("y")
+    if type(x) is int and type(y) is int:
+        return [x, y]
+    return None

@@ -1,5 +1,5 @@
-"""``/rooms/<ak>/presentation``: the presenter takes the big spot, others get 409, slides are
-refused clearly, ``presentation_update`` reaches the observers."""
+"""``/rooms/<ak>/presentation``: the presenter takes the big spot, others get 409,
+``presentation_update`` reaches the observers (slides: test_slides.py)."""
 
 # ruff: noqa: F811 - the fixtures imported below are parameters of the tests
 from __future__ import annotations
@@ -29,16 +29,17 @@ async def test_present_conflict_and_stop(media_server: SeppServer, acme: TeamKey
         await until_frame(
             bob, lambda f: near(rgb_at(f, 0.5, 0.4), RED) and near(rgb_at(f, 0.5, 0.9), GREEN)
         )
+        # the room response says who presents (§2.8)
+        shown = (await http.get(f"/rooms/{bob_ak}")).json()["presentation"]
+        assert shown["user"]["id"] == "alice"
+        assert shown["room"]["id"] == "r1"
         assert (await http.post(f"/rooms/{ak}/presentation")).status_code == 201  # again: ok
+        again = await cable.message("presentation_update", wait=10)
+        assert again["presentation"]["user"]["id"] == "alice"
+        assert again["presentation"]["slide"] is None
         r = await http.post(f"/rooms/{bob_ak}/presentation")
         assert r.status_code == 409, r.text
         assert r.json()["error"]
-        for method in ("POST", "PUT"):
-            r = await http.request(
-                method, f"/rooms/{ak}/presentation", data={"slide": "https://x.test/1.png"}
-            )
-            assert r.status_code == 400, r.text
-            assert "slides" in r.json()["error"]
         assert (await http.put(f"/rooms/{ak}/presentation")).status_code == 400
         assert (await http.post("/rooms/nope/presentation")).status_code == 404
 
@@ -49,6 +50,7 @@ async def test_present_conflict_and_stop(media_server: SeppServer, acme: TeamKey
         await until_frame(
             bob, lambda f: near(rgb_at(f, 0.25, 0.5), RED) and near(rgb_at(f, 0.75, 0.5), GREEN)
         )
+        assert (await http.get(f"/rooms/{ak}")).json()["presentation"] is None
         assert (await http.post(f"/rooms/{bob_ak}/presentation")).status_code == 201
     finally:
         await cable.close()

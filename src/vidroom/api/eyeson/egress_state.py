@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vidroom.api.eyeson import shapes
+from vidroom.media.contract import MediaControl
 from vidroom.meetings.models import Meeting, Participant
 from vidroom.recordings import repository
 from vidroom.settings import Settings
@@ -34,13 +35,33 @@ async def snapshots_of(
     return out
 
 
+async def presentation_of(
+    session: AsyncSession, media: MediaControl | None, meeting: Meeting
+) -> dict[str, Any] | None:
+    """§2.8: who presents now (the media server knows), as ``{user, room}``; None."""
+    if media is None:
+        return None
+    presenter = next((m for m in media.members(meeting.id) if m.presenting), None)
+    if presenter is None:
+        return None
+    user = await session.get(Participant, presenter.participant_id)
+    if user is None or user.meeting_id != meeting.id:
+        return None
+    return {"user": shapes.user_summary(user), "room": shapes.room_info(meeting)}
+
+
 async def room_fields(
-    session: AsyncSession, settings: Settings, meeting: Meeting
+    session: AsyncSession,
+    settings: Settings,
+    meeting: Meeting,
+    media: MediaControl | None = None,
 ) -> dict[str, Any]:
-    """``broadcasts``, ``recording`` and ``snapshots`` of the room response (§2.1)."""
+    """``broadcasts``, ``recording``, ``snapshots`` and ``presentation`` of the room response
+    (§2.1)."""
     from vidroom.api.eyeson.broadcasts import running
 
     return {
+        "presentation": await presentation_of(session, media, meeting),
         "broadcasts": await running(session, meeting),
         "recording": await recording_of(session, settings, meeting),
         "snapshots": await snapshots_of(session, settings, meeting),

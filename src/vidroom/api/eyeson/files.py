@@ -1,7 +1,9 @@
 """Meeting files (legacy API, spec §3.1 "Files"): upload, list, read, rename, delete, download.
 
-Auth: the access key in the path (404 unknown, 410 meeting over). There is no document
-conversion: files are reported ``converted`` with no slides or thumbnails. Downloads are served
+Auth: the access key in the path (404 unknown, 410 meeting over). A PDF is converted into
+slides in the background (``files/conversion.py``; ``files_update`` events on /rt as it
+progresses); a PNG or JPEG is one slide, itself; other files have none. Slides and thumbnails
+are PNGs at ``…/slides/<n>`` and ``…/thumbnails/<n>``. Downloads are served
 by Starlette's ``FileResponse``: single ranges (``bytes=a-b``, ``a-``, ``-n``) answer 206 with
 ``Content-Range``, several ranges a ``multipart/byteranges`` 206, an unsatisfiable range 416 with
 ``Content-Range: bytes */<size>``, and a malformed Range header is ignored (the whole file, 200).
@@ -23,6 +25,7 @@ from vidroom import errors
 from vidroom.api.deps import StateDep
 from vidroom.api.eyeson.errors import EyesonRoute
 from vidroom.api.eyeson.request import params
+from vidroom.files import conversion
 from vidroom.files import service as files
 from vidroom.files.models import MeetingFile
 from vidroom.files.storage import storage_for, too_large
@@ -40,17 +43,26 @@ FORM_OVERHEAD = 65536
 def file_object(settings: Settings, access_key: str, row: MeetingFile) -> dict[str, Any]:
     """The spec's file shape, plus ``size`` and ``created_at``."""
     url = f"{settings.base_url}/rooms/{access_key}/files/{row.id}"
-    return {
+    count = files.slide_count(row)
+    body: dict[str, Any] = {
         "id": row.id,
         "name": row.name,
         "type": row.content_type,
         "size": row.size,
         "created_at": iso_z(row.created_at),
-        "converted": True,
-        "conversion_progress": 1.0,
-        "failed": False,
-        "links": {"self": url, "slides": [], "thumbnails": [], "download": f"{url}/download"},
+        "converted": row.conversion in ("none", "image", "converted"),
+        "conversion_progress": row.conversion_progress,
+        "failed": row.conversion == "failed",
+        "links": {
+            "self": url,
+            "slides": [f"{url}/slides/{i}" for i in range(count)],
+            "thumbnails": [f"{url}/thumbnails/{i}" for i in range(count)],
+            "download": f"{url}/download",
+        },
     }
+    if row.conversion == "failed":
+        body["error"] = row.conversion_error or "the conversion failed"
+    return body
 
 
 def _policy(settings: Settings) -> files.Policy:
@@ -130,6 +142,8 @@ async def upload(access_key: str, request: Request, state: StateDep) -> JSONResp
         with anyio.CancelScope(shield=True):
             await storage.delete(blob.key)
         raise
+    if row.conversion == "converting":
+        conversion.start(state.db, storage, row.id, settings.slides_max_pages)
     return JSONResponse(body, status_code=201)
 
 
@@ -213,3 +227,39 @@ async def download(access_key: str, file_id: str, request: Request, state: State
         headers=headers,
         stat_result=stat,
     )
+
+
+async def _slide(
+    access_key: str, file_id: str, index: str, state: StateDep, *, thumbnail: bool
+) -> Response:
+    async with state.db.reader() as uow:
+        meeting, _ = await live.access(uow.session, access_key)
+        row = await files.get(uow.session, meeting, file_id)
+    if not index.isdigit() or len(index) > 6:
+        raise errors.not_found("slide_not_found", "no such slide of this file")
+    key = files.slide_key(row, int(index), thumbnail=thumbnail)
+    storage = storage_for(state.settings.files_dir)
+    stat = await storage.stat(key)
+    if stat is None:
+        raise errors.not_found("file_content_missing", "the slide's content is missing")
+    media_type = row.content_type if row.conversion == "image" else "image/png"
+    headers = {"Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
+    return FileResponse(storage.path(key), media_type=media_type, headers=headers, stat_result=stat)
+
+
+@router.get(
+    "/rooms/{access_key}/files/{file_id}/slides/{index}",
+    response_class=FileResponse,
+    summary="A slide of a converted file (PNG; an image file is its own slide 0)",
+)
+async def slide(access_key: str, file_id: str, index: str, state: StateDep) -> Response:
+    return await _slide(access_key, file_id, index, state, thumbnail=False)
+
+
+@router.get(
+    "/rooms/{access_key}/files/{file_id}/thumbnails/{index}",
+    response_class=FileResponse,
+    summary="A slide's thumbnail (PNG)",
+)
+async def thumbnail(access_key: str, file_id: str, index: str, state: StateDep) -> Response:
+    return await _slide(access_key, file_id, index, state, thumbnail=True)

@@ -154,10 +154,11 @@ def room_response(
     broadcasts: list[dict[str, Any]] | None = None,
     recording: dict[str, Any] | None = None,
     snapshots: list[dict[str, Any]] | None = None,
+    presentation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """§2.1: the full meeting object a participant sees (``broadcasts``: the running ones,
     as :func:`broadcast_object` shapes them; ``recording``: the running one; ``snapshots``:
-    the meeting's)."""
+    the meeting's; ``presentation``: §2.8 of who presents now)."""
     user_ready = meeting.ready
     return {
         "access_key": access_key,
@@ -176,7 +177,7 @@ def room_response(
         },
         "links": links(settings, meeting, access_key),
         "options": merged(meeting.options),
-        "presentation": None,
+        "presentation": presentation,
         "broadcasts": broadcasts or [],
         "recording": recording,
         "snapshots": snapshots or [],
@@ -190,6 +191,7 @@ def observer_room(
     participants: list[Participant],
     broadcasts: list[dict[str, Any]] | None = None,
     recording: dict[str, Any] | None = None,
+    presentation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """§5.6 ``room_update`` content for observers."""
     return {
@@ -197,7 +199,7 @@ def observer_room(
         "options": merged(meeting.options),
         "participants": [participant_info(p, meeting) for p in participants],
         "playbacks": [],
-        "presentation": None,
+        "presentation": presentation,
         "broadcasts": broadcasts or [],
         "recording": recording,
     }

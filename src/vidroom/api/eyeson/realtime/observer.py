@@ -10,7 +10,7 @@ from typing import Any
 from vidroom import errors
 from vidroom.api.eyeson import shapes
 from vidroom.api.eyeson.broadcasts import running
-from vidroom.api.eyeson.egress_state import recording_of
+from vidroom.api.eyeson.egress_state import presentation_of, recording_of
 from vidroom.api.eyeson.realtime import protocol
 from vidroom.api.eyeson.realtime.connection import Disconnect, Message
 from vidroom.api.eyeson.realtime.relay import (
@@ -65,6 +65,7 @@ class ObserverHandler:
                 found,
                 broadcasts=await running(uow.session, meeting),
                 recording=await recording_of(uow.session, self.state.settings, meeting),
+                presentation=await presentation_of(uow.session, self.state.media, meeting),
             )
             return {"type": "room_update", "content": content}
 

@@ -6,10 +6,12 @@ from typing import Any
 
 from vidroom.api.eyeson import shapes
 from vidroom.api.eyeson.broadcasts import running
+from vidroom.api.eyeson.files import file_object
 from vidroom.api.eyeson.recordings import recording_body
 from vidroom.api.eyeson.snapshots import snapshot_body
 from vidroom.db.uow import Database
 from vidroom.events import catalogue as ev
+from vidroom.files.models import MeetingFile
 from vidroom.kit.clock import iso_z
 from vidroom.meetings.models import Meeting, Participant
 from vidroom.meetings.options import merged
@@ -82,5 +84,21 @@ async def presentation_update(db: Database, event: ev.PresentationChanged) -> di
         presenter = await uow.session.get(Participant, event.participant_id)
         if meeting is None or presenter is None:
             return {"type": "presentation_update", "presentation": None}
-        body = {"user": shapes.user_summary(presenter), "room": shapes.room_info(meeting)}
+        body = {
+            "user": shapes.user_summary(presenter),
+            "room": shapes.room_info(meeting),
+            "slide": event.slide,
+        }
     return {"type": "presentation_update", "presentation": body}
+
+
+async def files_update(
+    db: Database, settings: Settings, access_key: str, event: ev.FileChanged
+) -> list[dict[str, Any]]:
+    """Legacy ``files_update`` (spec §5.5) with the changed file, its links for this
+    participant's access key."""
+    async with db.reader() as uow:
+        row = await uow.session.get(MeetingFile, event.file_id)
+        if row is None or row.meeting_id != event.meeting_id:
+            return []
+        return [{"type": "files_update", "files": [file_object(settings, access_key, row)]}]

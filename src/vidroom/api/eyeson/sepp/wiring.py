@@ -100,6 +100,7 @@ def start_media(app: FastAPI, state: AppState, config: SeppConfig | None = None)
             heartbeat_timeout=settings.media_heartbeat_seconds,
             log_level=settings.log_level,
         )
+    state.media = media  # the room response reads live media state (who presents)
     install(app, state, media, events, config)
     return media
 
