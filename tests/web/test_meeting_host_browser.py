@@ -24,6 +24,7 @@ from PIL import Image
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.conftest import LiveServer
+from tests.files.pdfs import BLUE, RED, pdf_of
 from tests.web import test_meeting_browser as meeting_browser
 from tests.web.test_meeting_browser import (
     CHROMIUM_ARGS,
@@ -378,3 +379,42 @@ async def test_the_host_modules_rules_and_the_servers_slide_error_in_words(
     assert refused["status"] == 400, refused
     assert refused["text"].startswith("The slide could not be shown: ")
     assert "unknown error" not in refused["text"]
+
+
+async def test_a_converted_files_slides_are_presented_and_stepped_from_the_page(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    alice, bob = await hosts(browser, live_server, ["Alice", "Bob"])
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        sent = await client.post(
+            f"/rooms/{access_key(alice)}/files",
+            files={"file": ("deck.pdf", pdf_of([RED, BLUE]), "application/pdf")},
+        )
+        assert sent.status_code == 201, sent.text
+    for person in (alice, bob):
+        await in_call(person)
+    page = alice.page
+    await page.get_by_label("Layout", exact=True).select_option("present-lower-3")
+    await page.get_by_label("Show names").uncheck()
+    await page.get_by_role("button", name="Apply layout").click()
+    big = [(0.3, 0.2), (0.7, 0.6)]  # inside the slide (4:3, contained in the big spot)
+    await colours_become(bob.page, big, ["blue", "blue"])  # a camera in the big spot
+
+    slides = page.get_by_label("Slides from a file")
+    deadline = time.monotonic() + 20
+    while await slides.locator("option", has_text="deck.pdf").count() == 0:
+        assert time.monotonic() < deadline, "the file never showed as converted"
+        await page.get_by_role("button", name="Reload files").click()
+        await asyncio.sleep(0.5)
+    await slides.select_option(label="deck.pdf (2 slides)")
+    await page.get_by_role("button", name="Show the first slide").click()
+    await expect(page.locator("[data-slide-state]")).to_have_text("Slide 1 of 2.")
+    await colours_become(bob.page, big, ["red", "red"])
+    await page.get_by_role("button", name="Next slide").click()
+    await expect(page.locator("[data-slide-state]")).to_have_text("Slide 2 of 2.")
+    await expect(page.get_by_role("button", name="Next slide")).to_be_disabled()
+    await colours_become(bob.page, big, ["blue", "blue"])
+    await page.get_by_role("button", name="Previous slide").click()
+    await colours_become(bob.page, big, ["red", "red"])
+    assert [p for p in serious(alice) if "400" not in p] == [], alice.problems
+    assert serious(bob) == [], bob.problems
