@@ -250,7 +250,11 @@ export class HostControls {
 
   // --- slides ----------------------------------------------------------------------------------
 
+  /** The meeting's files with slides (on showing the panel, files_update, "Reload files"). */
   async loadFiles() {
+    if (this.panel.hidden) {
+      return;
+    }
     let body;
     try {
       body = await this.api.files();

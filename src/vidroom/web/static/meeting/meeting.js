@@ -106,6 +106,7 @@ export class Meeting {
     this.egress.listen(rt);
     rt.addEventListener("options_update", (event) => this.optionsChanged(event.detail));
     rt.addEventListener("presentation_update", (event) => this.host.presentation(event.detail));
+    rt.addEventListener("files_update", () => this.host.loadFiles());
     rt.addEventListener("lock", () => this.view.say("The meeting is now locked: nobody new may join."));
     rt.addEventListener("stfu", (event) => this.stfu(event.detail));
     rt.addEventListener("disconnect", (event) => {

@@ -9,7 +9,7 @@ const MAX_BACKOFF_MS = 30000;
 const EVENTS = new Set([
   "room_setup", "room_ready", "chat", "custom", "lock", "stfu", "options_update",
   "presentation_update", "recording_update", "broadcasts_update", "playback_update",
-  "snapshot_update",
+  "snapshot_update", "files_update",
 ]);
 
 /** links.websocket is an http(s) URL: the ws(s) URL of the same place. */
