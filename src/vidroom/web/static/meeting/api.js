@@ -118,4 +118,54 @@ export class Api {
   removeUser(userId) {
     return call("DELETE", this.base + "/users/" + encodeURIComponent(userId));
   }
+  /** POST /rooms/<ak>/layout: the layout's fields (name, layout, voice_activation, show_names). */
+  setLayout(fields) {
+    const form = new FormData();
+    Object.entries(fields).forEach(([name, value]) => form.append(name, String(value)));
+    return call("POST", this.base + "/layout", form);
+  }
+
+  /** POST /rooms/<ak>/layers: an image `file` or a text card, z 1 (foreground) or -1. */
+  addLayer(z, { file = null, title = "", content = "" } = {}) {
+    const form = new FormData();
+    form.append("z-index", String(z));
+    if (file) {
+      form.append("file", file, file.name || "layer");
+    } else {
+      form.append("insert[title]", title);
+      form.append("insert[content]", content);
+    }
+    return call("POST", this.base + "/layers", form);
+  }
+
+  /** DELETE /rooms/<ak>/layers/<z>: remove the foreground (1) or background (-1) layer. */
+  removeLayer(z) {
+    return call("DELETE", this.base + "/layers/" + encodeURIComponent(String(z)));
+  }
+
+  /** POST /rooms/<ak>/presentation: present (our screen share, or `slide`, a URL). */
+  startPresentation(slide = "") {
+    const form = new FormData();
+    if (slide) {
+      form.append("slide", slide);
+    }
+    return call("POST", this.base + "/presentation", form);
+  }
+
+  /** PUT /rooms/<ak>/presentation slide=<URL>: show another slide. */
+  changeSlide(slide) {
+    const form = new FormData();
+    form.append("slide", slide);
+    return call("PUT", this.base + "/presentation", form);
+  }
+
+  /** DELETE /rooms/<ak>/presentation: end the presentation. */
+  stopPresentation() {
+    return call("DELETE", this.base + "/presentation");
+  }
+
+  /** GET /rooms/<ak>/files: {files: [...]} shared in the meeting. */
+  files() {
+    return call("GET", this.base + "/files");
+  }
 }

@@ -7,6 +7,7 @@ import { Composite } from "./composite.js";
 import { Devices } from "./devices.js";
 import { Egress } from "./egress.js";
 import { EgressView } from "./egress_view.js";
+import { HostControls } from "./host.js";
 import { LocalMedia } from "./media.js";
 import { People } from "./people.js";
 import { Realtime } from "./rt.js";
@@ -42,6 +43,7 @@ export class Meeting {
     this.people = new People(view, api, room);
     this.chat = new Chat(view, api, room);
     this.egress = new Egress(new EgressView(view.root), api, room);
+    this.host = new HostControls(view.root, api, { room, rt: () => this.rt, share: this.share });
   }
 
   async start() {
@@ -70,6 +72,7 @@ export class Meeting {
     this.share.bind();
     this.chat.bind();
     this.egress.bind();
+    this.host.bind();
     window.addEventListener("pagehide", () => {
       if (this.call) {
         this.call.leave();
@@ -80,6 +83,7 @@ export class Meeting {
   setRoom(room) {
     this.room = room;
     this.egress.setRoom(room);
+    this.host.setRoom(room);
     const wide = Boolean(room.options && room.options.widescreen);
     this.view.screen.classList.toggle("screen--wide", wide); // composite 1280x720, else 1280x960
     const ready = Boolean(room.ready);
@@ -100,6 +104,9 @@ export class Meeting {
     rt.addEventListener("room_ready", (event) => content(event) && this.setRoom(content(event)));
     rt.addEventListener("chat", (event) => this.chat.received(event.detail));
     this.egress.listen(rt);
+    rt.addEventListener("options_update", (event) => this.optionsChanged(event.detail));
+    rt.addEventListener("presentation_update", (event) => this.host.presentation(event.detail));
+    rt.addEventListener("files_update", () => this.host.loadFiles());
     rt.addEventListener("lock", () => this.view.say("The meeting is now locked: nobody new may join."));
     rt.addEventListener("stfu", (event) => this.stfu(event.detail));
     rt.addEventListener("disconnect", (event) => {
@@ -111,6 +118,16 @@ export class Meeting {
       }
     });
     rt.start();
+  }
+
+  /** options_update: the meeting's options changed (the layout, among others). */
+  optionsChanged(detail) {
+    const options = detail && detail.options;
+    if (!options || !this.room) {
+      return;
+    }
+    this.room = { ...this.room, options };
+    this.host.showOptions(options);
   }
 
   /** Someone muted everyone (/rt stfu): the microphone goes off, unless it was us. */

@@ -9,7 +9,7 @@ const MAX_BACKOFF_MS = 30000;
 const EVENTS = new Set([
   "room_setup", "room_ready", "chat", "custom", "lock", "stfu", "options_update",
   "presentation_update", "recording_update", "broadcasts_update", "playback_update",
-  "snapshot_update",
+  "snapshot_update", "files_update",
 ]);
 
 /** links.websocket is an http(s) URL: the ws(s) URL of the same place. */
@@ -69,6 +69,11 @@ export class Realtime extends EventTarget {
     if (this.socket && this.socket.readyState === WebSocket.OPEN) {
       this.socket.send(JSON.stringify(frame));
     }
+  }
+
+  /** Whether the socket is open (a perform() now is sent). */
+  connected() {
+    return Boolean(this.socket && this.socket.readyState === WebSocket.OPEN);
   }
 
   perform(action) {

@@ -15,6 +15,7 @@ export class ScreenShare {
     this.call = call;
     this.active = false; // the screen is being sent
     this.picking = false; // the browser's picker is open
+    this.changed = () => {}; // told when sharing starts or ends (host.js)
   }
 
   bind() {
@@ -58,6 +59,7 @@ export class ScreenShare {
     call.desktopStreaming(true);
     call.muteVideo(false);
     this.view.say("You are sharing your screen.");
+    this.changed();
   }
 
   async stop() {
@@ -81,6 +83,7 @@ export class ScreenShare {
       call.muteVideo(this.media.cameraOff);
     }
     this.view.say("You stopped sharing your screen.");
+    this.changed();
   }
 
   /** The call is over (the screen track is stopped with the others). */
