@@ -52,6 +52,12 @@ async def test_present_conflict_and_stop(media_server: SeppServer, acme: TeamKey
         )
         assert (await http.get(f"/rooms/{ak}")).json()["presentation"] is None
         assert (await http.post(f"/rooms/{bob_ak}/presentation")).status_code == 201
+        update = await cable.message("presentation_update", wait=10)
+        assert update["presentation"]["user"]["id"] == "bob"
+        # the presenter leaving ends the presentation for everyone
+        await bob.close()
+        update = await cable.message("presentation_update", wait=10)
+        assert update["presentation"] is None
     finally:
         await cable.close()
         for p in (alice, bob):

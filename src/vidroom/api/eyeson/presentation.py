@@ -111,12 +111,9 @@ async def stop(access_key: str, request: Request, state: StateDep) -> Response:
         media = media_of(request)
         if presenter_of(media, meeting.id) is not None:
             try:
-                await media.set_presenter(meeting.id, None)  # drops the slide as well
+                # drops the slide as well; the media server's report of the change announces
+                # it (sepp/events.py), as when the share ends in the browser
+                await media.set_presenter(meeting.id, None)
             except MediaError as exc:
                 raise refused(exc, "presentation") from None
-            await uow.emit(
-                ev.PresentationChanged(
-                    team_id=meeting.team_id, meeting_id=meeting.id, participant_id=None
-                )
-            )
     return Response(status_code=200)

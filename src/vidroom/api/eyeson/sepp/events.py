@@ -27,6 +27,7 @@ class SeppMediaEvents:
     def __init__(self, hub: Hub | None = None, store: MediaStore | None = None) -> None:
         self.hub = hub
         self.store = store  # where recordings are (to repair those of a lost room)
+        self._presenters: dict[str, str] = {}  # meeting id → who presents, as last reported
 
     def bind(self, hub: Hub) -> None:
         self.hub = hub
@@ -63,6 +64,28 @@ class SeppMediaEvents:
                 await self._podium(meeting_id, tiles)
             except Exception:
                 log.exception("sepp: could not announce the podium of %s", meeting_id)
+            presenter = next((m.participant_id for m in members if m.presenting), None)
+            before = self._presenters.pop(meeting_id, None)
+            if presenter is not None:
+                self._presenters[meeting_id] = presenter
+            elif before is not None:
+                await self._presentation_ended(meeting_id)
+
+    async def _presentation_ended(self, meeting_id: str) -> None:
+        """However it ended (``DELETE``, the browser's own "stop sharing", the presenter
+        leaving), ``presentation_update`` with null tells everyone."""
+        assert self.hub is not None
+        try:
+            async with self.hub.db.uow() as uow:
+                meeting = await live.meeting_by_id(uow.session, meeting_id)
+                if meeting is not None and meeting.ended_at is None:
+                    await uow.emit(
+                        ev.PresentationChanged(
+                            team_id=meeting.team_id, meeting_id=meeting_id, participant_id=None
+                        )
+                    )
+        except Exception:
+            log.exception("sepp: could not announce the end of %s's presentation", meeting_id)
 
     async def _podium(self, meeting_id: str, tiles: list[Tile]) -> None:
         """``podium_update`` for the observers: the tiles by user id, in composite pixels."""
@@ -92,6 +115,8 @@ class SeppMediaEvents:
         """The media worker died: the calls rejoin, the meeting goes on."""
         if self.hub is not None:
             self.hub.media_lost(meeting_id)
+            if self._presenters.pop(meeting_id, None) is not None:
+                await self._presentation_ended(meeting_id)
             try:
                 async with self.hub.db.uow() as uow:
                     await broadcasts.end_all(uow, meeting_id, failed=True, reason="media_lost")
