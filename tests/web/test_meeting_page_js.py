@@ -54,6 +54,9 @@ HTMLMediaElement.prototype.play = function () {
   return play.call(this);
 };
 window.addEventListener("load", () => {
+  // a browser that blocks play() blocks the autoplay attribute too (the same policy); without
+  // this, the test browser's own autoplay could start the video behind the simulation's back
+  document.querySelectorAll("video[autoplay]").forEach((video) => { video.autoplay = false; });
   const watch = setInterval(() => {
     const join = document.querySelector("[data-join]");
     if (join && !join.disabled && document.querySelector("[data-room]").dataset.part === "lobby") {

@@ -170,7 +170,8 @@ export class Meeting {
       return;
     }
     this.startCall();
-    v.mic.focus();
+    // the composite's "click to start" (a blocked autoplay) keeps the focus: it is what to do
+    (this.composite.start.hidden ? v.mic : this.composite.start).focus();
   }
 
   /** A SEPP call with the local media; the same for a join and for a call that moved. */
