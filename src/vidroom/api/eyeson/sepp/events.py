@@ -111,6 +111,12 @@ class SeppMediaEvents:
                 ev.PodiumChanged(team_id=meeting.team_id, meeting_id=meeting_id, podium=podium)
             )
 
+    async def playback_ended(self, meeting_id: str, play_id: str, error: str | None) -> None:
+        """A playback ended in the media room. The playbacks routes (branch ``playapi``, not
+        merged yet) keep the playing list; until they land nothing on this server starts one,
+        so there is only the log to tell."""
+        log.info("sepp: playback %s of %s ended (%s)", play_id, meeting_id, error or "played out")
+
     async def room_lost(self, meeting_id: str, participant_ids: list[str]) -> None:
         """The media worker died: the calls rejoin, the meeting goes on."""
         if self.hub is not None:
