@@ -35,16 +35,22 @@ async def snapshots_of(
     return out
 
 
+def presenter_of(media: MediaControl, meeting_id: str) -> str | None:
+    """The participant id of who presents now, as the media server says."""
+    current = next((m for m in media.members(meeting_id) if m.presenting), None)
+    return current.participant_id if current is not None else None
+
+
 async def presentation_of(
     session: AsyncSession, media: MediaControl | None, meeting: Meeting
 ) -> dict[str, Any] | None:
     """§2.8: who presents now (the media server knows), as ``{user, room}``; None."""
     if media is None:
         return None
-    presenter = next((m for m in media.members(meeting.id) if m.presenting), None)
+    presenter = presenter_of(media, meeting.id)
     if presenter is None:
         return None
-    user = await session.get(Participant, presenter.participant_id)
+    user = await session.get(Participant, presenter)
     if user is None or user.meeting_id != meeting.id:
         return None
     return {"user": shapes.user_summary(user), "room": shapes.room_info(meeting)}

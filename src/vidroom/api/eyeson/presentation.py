@@ -13,22 +13,18 @@ from fastapi import APIRouter, Request, Response
 
 from vidroom import errors
 from vidroom.api.deps import StateDep
+from vidroom.api.eyeson.egress_state import presenter_of
 from vidroom.api.eyeson.errors import EyesonRoute
 from vidroom.api.eyeson.media_access import media_of, refused
 from vidroom.api.eyeson.request import params
 from vidroom.api.eyeson.slide_source import load, local_bytes
 from vidroom.events import catalogue as ev
 from vidroom.kit.params import get_str
-from vidroom.media.contract import MediaControl, MediaError
+from vidroom.media.contract import MediaError
 from vidroom.meetings import live
 from vidroom.state import AppState
 
 router = APIRouter(route_class=EyesonRoute, tags=["meeting API"])
-
-
-def presenter_of(media: MediaControl, meeting_id: str) -> str | None:
-    current = next((m for m in media.members(meeting_id) if m.presenting), None)
-    return current.participant_id if current is not None else None
 
 
 async def _present(
