@@ -6,9 +6,10 @@ Each participant is an aiortc peer sending 640x360@15 H.264 and a sine tone. To 
 process cheap the video is encoded once (libx264 ultrafast, 500 kbit/s, with vidroom's own
 ``SharedEncoder``) and the same ``av.Packet``s go to every participant's sender, as in
 media-measured.md §4: the server still receives and decodes N independent streams. Every
-picture carries a 16-bit frame counter (16 black/white 32x32 blocks along the top of the Y
-plane); each participant decodes the composite, finds its own tile (the server reports the
-tiles), reads the counter back and records capture→receive time the first time it sees each
+picture carries a 16-bit frame counter (a 4x4 square of black/white 32x32 blocks in the middle
+of the Y plane, which a camera tile's crop to its cell keeps); each participant decodes the
+composite, finds its own tile (the server reports the tiles), reads the counter back and
+records capture→receive time the first time it sees each
 counter value (glass-to-glass without camera and display). With ``--watchers K`` only the
 first K participants decode; the others count the composite frames they receive (whole
 encoded frames, as their jitter buffer assembles them) without decoding, so that N clients fit
@@ -37,7 +38,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from vidroom.media.encoder import SharedEncoder
-from vidroom.media.layout import Rect, fit
+from vidroom.media.layout import Rect, cover
 from vidroom.media.peer import video_preferences  # also installs the marker jitter buffer
 from vidroom.media.testing import ToneAudioTrack, loopback_ice
 from vidroom.media.tracks import PacketTrack, route_keyframe_requests
@@ -54,7 +55,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 class Source:
     """Synthetic camera: a scrolling noisy gradient and a moving block (so the encoders have
-    real work), with the frame counter stamped into the top rows. Deterministic per index."""
+    real work), with the frame counter stamped into the middle. Deterministic per index."""
 
     def __init__(self, variants: int = 8) -> None:
         rng = np.random.default_rng(7)
@@ -71,7 +72,7 @@ class Source:
         """The yuv420p picture ``index`` as a (540, 640) array."""
         luma = np.roll(self._luma[index % len(self._luma)], index * 4, axis=1)
         x = (index * 6) % (WIDTH - 80)
-        luma[200:280, x : x + 80] = 60 + (index * 3) % 120
+        luma[270:340, x : x + 80] = 60 + (index * 3) % 120
         stamp(luma, index & 0xFFFF)
         return np.concatenate([luma, self._chroma])
 
@@ -79,23 +80,33 @@ class Source:
         return av.VideoFrame.from_ndarray(self.picture(index), format="yuv420p")
 
 
+def block_at(bit: int) -> tuple[int, int]:
+    """The top-left corner (x, y) of the counter's block ``bit`` in the source picture: a 4x4
+    square in the middle, row by row (the middle survives a tile's crop to its cell)."""
+    row, col = divmod(bit, 4)
+    return WIDTH // 2 + (col - 2) * BLOCK, HEIGHT // 2 + (row - 2) * BLOCK
+
+
 def stamp(luma: np.ndarray[Any, Any], counter: int) -> None:
     """Write ``counter`` (MSB first) as 16 blocks of BLOCKxBLOCK: white 1, black 0."""
     for bit in range(BITS):
         on = (counter >> (BITS - 1 - bit)) & 1
-        luma[0:BLOCK, bit * BLOCK : (bit + 1) * BLOCK] = 235 if on else 16
+        x, y = block_at(bit)
+        luma[y : y + BLOCK, x : x + BLOCK] = 235 if on else 16
 
 
 def read_counter(frame: av.VideoFrame, rect: Rect) -> int | None:
-    """The counter drawn in ``rect`` (where a 640x360 picture sits in ``frame``), or None
-    when any block is not clearly black or white (no picture yet, a decode glitch)."""
+    """The counter drawn in ``rect`` (where a 640x360 picture sits in ``frame``, cropped to
+    its cell), or None when any block is not clearly black or white (no picture yet, a decode
+    glitch)."""
     plane = frame.planes[0]
     luma = np.frombuffer(memoryview(plane), np.uint8).reshape(plane.height, plane.line_size)
     scale = rect.width / WIDTH
-    row = rect.y + int(BLOCK / 2 * scale)
     value = 0
     for bit in range(BITS):
-        col = rect.x + int((bit * BLOCK + BLOCK / 2) * scale)
+        x, y = block_at(bit)
+        row = rect.y + int((y + BLOCK / 2) * scale)
+        col = rect.x + int((x + BLOCK / 2) * scale)
         if not (0 < row < plane.height - 1 and 0 < col < plane.width - 1):
             return None
         level = int(luma[row - 1 : row + 2, col - 1 : col + 2].mean())
@@ -333,7 +344,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(0.2)
             for person in people:
                 cell = tiles.get(person.client_id)
-                person.rect = fit(cell, (WIDTH, HEIGHT)) if cell else None
+                person.rect = cover(cell, (WIDTH, HEIGHT)) if cell else None  # cameras cover
             while time.monotonic() < deadline:  # every participant sees its own picture
                 if all(p.pictures for p in people):
                     break

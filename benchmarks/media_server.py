@@ -93,6 +93,9 @@ class Events:
         seen = self.broadcasts.get(broadcast_id)
         self.broadcasts[broadcast_id] = f"{seen}>{state}" if seen else state
 
+    async def playback_ended(self, meeting_id: str, play_id: str, error: str | None) -> None:
+        return None
+
 
 class PerPeerRoom(RoomMedia):
     """Compose once, encode once per participant (the encode-once room's alternative)."""
@@ -102,13 +105,14 @@ class PerPeerRoom(RoomMedia):
         self.encoders: dict[str, SharedEncoder] = {}
         self.workers = os.cpu_count() or 2
         self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="per-peer-encode")
+        self._pts = -1
 
     def _request_keyframe(self, codec: str) -> None:
         for encoder in list(self.encoders.values()):
             encoder.request_keyframe()
 
     async def _video_tick(self) -> None:
-        peers = self._ordered()
+        peers = self.stage.ordered()
         if not peers:
             return
         for peer in peers:
@@ -116,18 +120,13 @@ class PerPeerRoom(RoomMedia):
                 self.encoders[peer.participant_id] = SharedEncoder(self.spec.size, self.spec.fps)
         for gone in set(self.encoders) - {p.participant_id for p in peers}:
             self.encoders.pop(gone).close()
-        placed = self._placed()
+        placed = self.stage.placed()
         cells = [spot.rect for spot, _ in placed]
-        sources = [
-            TileSource(p.spec.client_id, p.spec.display_name, p.picture(), self._fit(spot, p))
-            for spot, p in placed
-        ]
-        pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * 90000))
-        self._last_pts = pts
+        sources = self.stage.sources(placed)
+        pts = max(self._pts + 1, int((time.monotonic() - self._t0) * 90000))
+        self._pts = pts
         encoders = [(p.participant_id, self.encoders[p.participant_id]) for p in peers]
-        future = self.executor.submit(self._render_each, cells, sources, pts, encoders)
-        self._inflight = future
-        out = await asyncio.wrap_future(future)
+        out = await self.picture.run(self._render_each, cells, sources, pts, encoders)
         for participant_id, packets in out.items():
             receiver = self.peers.get(participant_id)
             if receiver is not None:
@@ -142,7 +141,7 @@ class PerPeerRoom(RoomMedia):
         encoders: list[tuple[str, SharedEncoder]],
     ) -> dict[str, list[av.Packet[Any]]]:
         started = time.perf_counter()
-        frame = self.compositor.compose(cells, sources)
+        frame = self.picture.compositor.compose(cells, sources)
         composed = time.perf_counter()
         count = min(len(encoders), self.workers)
         chunks = [encoders[i::count] for i in range(count)]
@@ -160,7 +159,8 @@ class PerPeerRoom(RoomMedia):
         out: dict[str, list[av.Packet[Any]]] = {}
         for part in self._pool.map(encode, chunks, pictures):
             out.update(part)
-        self.meter.frame(composed - started, time.perf_counter() - composed)  # all encodes, wall
+        # all encodes, wall
+        self.picture.meter.frame(composed - started, time.perf_counter() - composed)
         return out
 
     async def close(self) -> None:
