@@ -126,6 +126,17 @@ class PresentationChanged(_Event):
     participant_id: str | None
 
 
+class PlaybackChanged(_Event):
+    """The meeting's playbacks changed: one started, ended, was stopped or failed. ``playing``:
+    every playback playing now (spec §2.7 shapes); ``failed``: the play id that could not be
+    played (``error`` says why), the meeting API's ``error`` event."""
+
+    type: Literal["playback.changed"] = "playback.changed"
+    playing: list[dict[str, Any]]
+    failed: str | None = None
+    error: str | None = None
+
+
 Event = Annotated[
     MeetingStarted
     | MeetingReady
@@ -139,7 +150,8 @@ Event = Annotated[
     | BroadcastChanged
     | SnapshotCreated
     | PodiumChanged
-    | PresentationChanged,
+    | PresentationChanged
+    | PlaybackChanged,
     Field(discriminator="type"),
 ]
 
@@ -147,7 +159,13 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 # events that are not written to the outbox: nothing durable depends on them
 EPHEMERAL_TYPES = frozenset(
-    {"message.sent", "meeting.mute_all", "podium.changed", "presentation.changed"}
+    {
+        "message.sent",
+        "meeting.mute_all",
+        "podium.changed",
+        "presentation.changed",
+        "playback.changed",
+    }
 )
 
 

@@ -275,7 +275,6 @@ class MediaEvents(Protocol):
         broadcast is over), "ended" (the room ended it: the last peer left or the room closed;
         ``reason`` "empty"/"closed"). Not reported for :meth:`MediaControl.stop_broadcast`."""
 
-
     async def playback_ended(self, meeting_id: str, play_id: str, error: str | None) -> None:
         """A playback ended on its own: played out (``error`` None), or the file could not be
         opened or decoded (``error`` says why). Not reported for

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vidroom.api.eyeson import shapes
 from vidroom.meetings.models import Meeting, Participant
+from vidroom.meetings.playbacks import Playbacks
 from vidroom.recordings import repository
 from vidroom.settings import Settings
 from vidroom.snapshots import service as snapshots
@@ -35,12 +36,17 @@ async def snapshots_of(
 
 
 async def room_fields(
-    session: AsyncSession, settings: Settings, meeting: Meeting
+    session: AsyncSession,
+    settings: Settings,
+    meeting: Meeting,
+    playbacks: Playbacks | None = None,
 ) -> dict[str, Any]:
-    """``broadcasts``, ``recording`` and ``snapshots`` of the room response (§2.1)."""
+    """``broadcasts``, ``recording``, ``snapshots`` and ``playbacks`` (playing now, from
+    ``playbacks``) of the room response (§2.1)."""
     from vidroom.api.eyeson.broadcasts import running
 
     return {
+        "playbacks": playbacks.playing(meeting.id) if playbacks is not None else [],
         "broadcasts": await running(session, meeting),
         "recording": await recording_of(session, settings, meeting),
         "snapshots": await snapshots_of(session, settings, meeting),

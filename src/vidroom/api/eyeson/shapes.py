@@ -154,10 +154,11 @@ def room_response(
     broadcasts: list[dict[str, Any]] | None = None,
     recording: dict[str, Any] | None = None,
     snapshots: list[dict[str, Any]] | None = None,
+    playbacks: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """§2.1: the full meeting object a participant sees (``broadcasts``: the running ones,
     as :func:`broadcast_object` shapes them; ``recording``: the running one; ``snapshots``:
-    the meeting's)."""
+    the meeting's; ``playbacks``: those playing, §2.7)."""
     user_ready = meeting.ready
     return {
         "access_key": access_key,
@@ -180,7 +181,7 @@ def room_response(
         "broadcasts": broadcasts or [],
         "recording": recording,
         "snapshots": snapshots or [],
-        "playbacks": [],
+        "playbacks": playbacks or [],
         "signaling": signaling(settings, meeting, participant),
     }
 
@@ -190,13 +191,14 @@ def observer_room(
     participants: list[Participant],
     broadcasts: list[dict[str, Any]] | None = None,
     recording: dict[str, Any] | None = None,
+    playbacks: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """§5.6 ``room_update`` content for observers."""
     return {
         **room_info(meeting),
         "options": merged(meeting.options),
         "participants": [participant_info(p, meeting) for p in participants],
-        "playbacks": [],
+        "playbacks": playbacks or [],
         "presentation": None,
         "broadcasts": broadcasts or [],
         "recording": recording,

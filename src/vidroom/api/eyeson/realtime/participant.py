@@ -24,6 +24,7 @@ from vidroom.api.eyeson.realtime.relay import (
     broadcasts_update,
     message_sent,
     options_update,
+    playback_update,
     presentation_update,
     recording_update,
     snapshot_update,
@@ -113,7 +114,7 @@ class ParticipantHandler:
             participant,
             self.access_key,
             team.name if team is not None else "",
-            **await room_fields(uow.session, self.state.settings, meeting),
+            **await room_fields(uow.session, self.state.settings, meeting, self.state.playbacks),
         )
 
     # --- the protocol ----------------------------------------------------------------------
@@ -177,6 +178,8 @@ class ParticipantHandler:
             return await snapshot_update(self.state.db, self.state.settings, event)
         if isinstance(event, ev.PresentationChanged):
             return [await presentation_update(self.state.db, event)]
+        if isinstance(event, ev.PlaybackChanged):
+            return playback_update(event)
         return []
 
     async def _ready(self) -> list[Message]:

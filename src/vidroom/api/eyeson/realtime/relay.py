@@ -84,3 +84,20 @@ async def presentation_update(db: Database, event: ev.PresentationChanged) -> di
             return {"type": "presentation_update", "presentation": None}
         body = {"user": shapes.user_summary(presenter), "room": shapes.room_info(meeting)}
     return {"type": "presentation_update", "presentation": body}
+
+
+def playback_update(event: ev.PlaybackChanged) -> list[dict[str, Any]]:
+    """``playback_update`` with every playback playing now (§2.7; an empty list when none
+    plays); a failed playback also brings ``{"type": "error", "code": "playback_failed",
+    "play_id", "message"}`` (spec §5 has no error event of its own: vidroom's)."""
+    messages: list[dict[str, Any]] = [{"type": "playback_update", "playing": event.playing}]
+    if event.failed is not None:
+        messages.append(
+            {
+                "type": "error",
+                "code": "playback_failed",
+                "play_id": event.failed,
+                "message": event.error or "the playback failed",
+            }
+        )
+    return messages

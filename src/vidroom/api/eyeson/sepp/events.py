@@ -92,6 +92,7 @@ class SeppMediaEvents:
         """The media worker died: the calls rejoin, the meeting goes on."""
         if self.hub is not None:
             self.hub.media_lost(meeting_id)
+            await self.hub.playbacks.gone(meeting_id)
             try:
                 async with self.hub.db.uow() as uow:
                     await broadcasts.end_all(uow, meeting_id, failed=True, reason="media_lost")
@@ -106,6 +107,11 @@ class SeppMediaEvents:
     async def voice_activity(self, meeting_id: str, client_id: str, on: bool) -> None:
         if self.hub is not None:
             self.hub.voice_activity(meeting_id, client_id, on)
+
+    async def playback_ended(self, meeting_id: str, play_id: str, error: str | None) -> None:
+        """A playback played out or could not be decoded: over, announced."""
+        if self.hub is not None:
+            await self.hub.playbacks.ended(meeting_id, play_id, error)
 
     async def broadcast_state(
         self, meeting_id: str, broadcast_id: str, state: str, reason: str | None
