@@ -35,6 +35,7 @@ class Recorder:
     lost: list[tuple[str, list[str]]] = field(default_factory=list)
     recordings: list[tuple[str, RecordingResult, str]] = field(default_factory=list)
     broadcasts: list[tuple[str, str, str, str | None]] = field(default_factory=list)
+    playbacks: list[tuple[str, str, str | None]] = field(default_factory=list)
 
     async def peer_connected(self, meeting_id: str, participant_id: str) -> None:
         self.connected.append((meeting_id, participant_id))
@@ -60,6 +61,9 @@ class Recorder:
         self, meeting_id: str, broadcast_id: str, state: str, reason: str | None
     ) -> None:
         self.broadcasts.append((meeting_id, broadcast_id, state, reason))
+
+    async def playback_ended(self, meeting_id: str, play_id: str, error: str | None) -> None:
+        self.playbacks.append((meeting_id, play_id, error))
 
 
 class Client:

@@ -47,3 +47,25 @@ def fit_of(spot: layout.Spot, key: str, presenter: str | None) -> str:
     if spot.fit != "auto":
         return spot.fit
     return "contain" if key == presenter else "cover"
+
+
+def place_with_playbacks(
+    spec: RoomSpec,
+    order: list[str],
+    presenter: str | None,
+    playbacks: list[tuple[str, str | None]],
+) -> list[tuple[layout.Spot, str]]:
+    """:func:`place` with playbacks: ``playbacks`` are (play_id, replacement_id) of those
+    with a picture, in start order. One whose ``replacement_id`` is in ``order`` takes that
+    participant's spot (the participant is not shown; a second one replacing the same
+    participant is placed on its own); the others are placed like participants after them
+    (``layout_users`` may name their play_id). Keys out: participant ids and play_ids."""
+    replaced: dict[str, str] = {}
+    extra: list[str] = []
+    for play_id, replacement in playbacks:
+        if replacement is not None and replacement in order and replacement not in replaced:
+            replaced[replacement] = play_id
+        else:
+            extra.append(play_id)
+    placed = place(spec, order + extra, presenter)
+    return [(spot, replaced.get(key, key)) for spot, key in placed]

@@ -35,6 +35,7 @@ from vidroom.media.contract import (
     MediaStats,
     Member,
     PeerSpec,
+    PlaybackSpec,
     RecordingResult,
     RecordingTarget,
     RoomSpec,
@@ -235,6 +236,10 @@ class WorkerPool:
             _, broadcast_id, state, reason = args
             reason = None if reason is None else str(reason)
             return self.events.broadcast_state(meeting_id, str(broadcast_id), str(state), reason)
+        if method == "playback_ended":
+            _, play_id, error = args
+            error = None if error is None else str(error)
+            return self.events.playback_ended(meeting_id, str(play_id), error)
         log.warning("media worker %d: unknown report %r", slot.index, method)
         return None
 
@@ -345,6 +350,12 @@ class WorkerPool:
 
     async def set_layer(self, meeting_id: str, z: int, image: LayerImage | None) -> None:
         await self._room_call(meeting_id, "set_layer", z, image, within=CALL_SECONDS)
+
+    async def start_playback(self, meeting_id: str, playback: PlaybackSpec) -> None:
+        await self._room_call(meeting_id, "start_playback", playback, within=CALL_SECONDS)
+
+    async def stop_playback(self, meeting_id: str, play_id: str) -> None:
+        await self._room_call(meeting_id, "stop_playback", play_id, within=CALL_SECONDS)
 
     async def start_recording(self, meeting_id: str, target: RecordingTarget) -> None:
         await self._room_call(meeting_id, "start_recording", target, within=CALL_SECONDS)

@@ -29,7 +29,7 @@ from typing import Any
 
 from aiortc import RTCIceServer
 
-from vidroom.media import layout, placement
+from vidroom.media import layout, placement, playbacks
 from vidroom.media.audio_encoder import AUDIO_RATE, AUDIO_SAMPLES, AudioEncoder
 from vidroom.media.bitrate import limit_senders
 from vidroom.media.compositor import Compositor, TileSource
@@ -40,6 +40,7 @@ from vidroom.media.contract import (
     MediaEvents,
     Member,
     PeerSpec,
+    PlaybackSpec,
     RoomSpec,
     RoomStats,
     Tile,
@@ -50,6 +51,7 @@ from vidroom.media.overlay import Overlay
 from vidroom.media.pacing import FrameMeter, paced
 from vidroom.media.packetizer import EncodedFrame
 from vidroom.media.peer import Peer, voice_message
+from vidroom.media.playback import Playback
 from vidroom.media.renditions import Renditions
 from vidroom.media.spotlight import Spotlight
 
@@ -90,6 +92,7 @@ class RoomMedia:
         self.renditions = Renditions(spec.size, spec.fps)
         self.compositor = Compositor(spec.size, spec.background_color, spec.show_names)
         self.mixer = Mixer()
+        self.playbacks = playbacks.RoomPlaybacks(self.mixer, self._playback_ended)
         self.audio_encoder = AudioEncoder()
         self._muted: set[str] = set()
         self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"media-{spec.meeting_id}")
@@ -156,6 +159,7 @@ class RoomMedia:
         for task in self._loops:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
+        await self.playbacks.close()
         if self._inflight is not None and not self._inflight.done():
             await asyncio.wait([asyncio.wrap_future(self._inflight)])  # a frame being encoded
         peers = list(self.peers.values())
@@ -287,6 +291,20 @@ class RoomMedia:
             self.presenter = participant_id
             await self._layout_changed()
 
+    async def start_playback(self, spec: PlaybackSpec) -> None:
+        if self._closed:
+            raise MediaError(404, "the meeting's media room is closed")
+        if (await self.playbacks.start(spec)).has_video:
+            await self._layout_changed()
+
+    async def stop_playback(self, play_id: str) -> None:
+        if (await self.playbacks.stop(play_id)).has_video:
+            await self._layout_changed()
+
+    def _playback_ended(self, play_id: str, error: str | None) -> None:
+        self._spawn(self._report(self.events.playback_ended(self.spec.meeting_id, play_id, error)))
+        self._spawn(self._layout_changed())
+
     # -- the data channel --------------------------------------------------------------
 
     def _on_signal(self, peer: Peer, kind: str, on: bool) -> None:
@@ -325,13 +343,12 @@ class RoomMedia:
         peers.sort(key=lambda p: first.index(p.participant_id) if p.participant_id in first else 2)
         return peers
 
-    def _placed(self) -> list[tuple[layout.Spot, Peer]]:
-        """Who is where (``placement.place``), as peers."""
+    def _placed(self) -> list[tuple[layout.Spot, Peer | Playback]]:
+        """Who and what is where (``placement.place_with_playbacks``)."""
         order = [p.participant_id for p in self._ordered()]
-        return [
-            (spot, self.peers[key])
-            for spot, key in placement.place(self.spec, order, self.presenter)
-        ]
+        visible = self.playbacks.visible()
+        placed = placement.place_with_playbacks(self.spec, order, self.presenter, visible)
+        return [(s, self.peers.get(k) or self.playbacks.playing[k]) for s, k in placed]
 
     def _fit(self, spot: layout.Spot, peer: Peer) -> str:
         return placement.fit_of(spot, peer.participant_id, self.presenter)
@@ -350,12 +367,14 @@ class RoomMedia:
 
     def _in_order(self) -> list[Peer]:
         """The placed peers in spot order, then the others."""
-        placed = [p for _, p in self._placed()]
+        placed = [p for _, p in self._placed() if isinstance(p, Peer)]
         return placed + [p for p in self._ordered() if p not in placed]
 
     def tiles(self) -> list[Tile]:
         return [
             Tile(p.spec.client_id, s.rect.x, s.rect.y, s.rect.width, s.rect.height)
+            if isinstance(p, Peer)
+            else playbacks.tile_of(s, p)
             for s, p in self._placed()
         ]
 
@@ -381,6 +400,8 @@ class RoomMedia:
         cells = [spot.rect for spot, _ in placed]
         sources = [
             TileSource(p.spec.client_id, p.spec.display_name, p.picture(), self._fit(spot, p))
+            if isinstance(p, Peer)
+            else playbacks.source_of(spot, p)
             for spot, p in placed
         ]
         pts = max(self._last_pts + 1, int((time.monotonic() - self._t0) * 90000))

@@ -24,6 +24,7 @@ from vidroom.media.contract import (
     MediaStats,
     Member,
     PeerSpec,
+    PlaybackSpec,
     RecordingResult,
     RecordingTarget,
     RoomSpec,
@@ -157,6 +158,12 @@ class MediaSupervisor:
 
     async def set_layer(self, meeting_id: str, z: int, image: LayerImage | None) -> None:
         await self._room(meeting_id).set_layer(z, image)
+
+    async def start_playback(self, meeting_id: str, playback: PlaybackSpec) -> None:
+        await self._room(meeting_id).start_playback(playback)
+
+    async def stop_playback(self, meeting_id: str, play_id: str) -> None:
+        await self._room(meeting_id).stop_playback(play_id)
 
     async def start_recording(self, meeting_id: str, target: RecordingTarget) -> None:
         self._room(meeting_id).egress.start_recording(target)

@@ -30,6 +30,7 @@ from vidroom.media.contract import (
     MediaError,
     Member,
     PeerSpec,
+    PlaybackSpec,
     RecordingResult,
     RecordingTarget,
     RoomSpec,
@@ -82,6 +83,9 @@ class _RemoteEvents:
         self, meeting_id: str, broadcast_id: str, state: str, reason: str | None
     ) -> None:
         await self.connection.notify("broadcast_state", meeting_id, broadcast_id, state, reason)
+
+    async def playback_ended(self, meeting_id: str, play_id: str, error: str | None) -> None:
+        await self.connection.notify("playback_ended", meeting_id, play_id, error)
 
 
 def _cpu_seconds() -> float:
@@ -142,6 +146,14 @@ class Worker:
             if not isinstance(z, int) or isinstance(z, bool):
                 raise MediaError(400, "z must be an integer")
             await s.set_layer(_text(meeting_id), z, image)
+            return None
+        if method == "start_playback":
+            meeting_id, playback = args
+            _check(playback, PlaybackSpec)
+            await s.start_playback(_text(meeting_id), _playback(playback))
+            return None
+        if method == "stop_playback":
+            await s.stop_playback(*(_text(a) for a in args))
             return None
         if method in EGRESS:
             return await self._egress(method, args)
@@ -243,6 +255,21 @@ class Worker:
 def _check(value: object, cls: type[Any]) -> None:
     if not isinstance(value, cls):
         raise MediaError(400, f"expected a {cls.__name__}")
+
+
+def _playback(spec: PlaybackSpec) -> PlaybackSpec:
+    """Its fields' types checked (msgpack carries whatever the sender put in)."""
+    _text(spec.play_id)
+    _text(spec.path)
+    _optional_text(spec.name)
+    _optional_text(spec.replacement_id)
+    if not isinstance(spec.loop_count, int) or isinstance(spec.loop_count, bool):
+        raise MediaError(400, "loop_count must be an integer")
+    if spec.loop_count < -1:
+        raise MediaError(400, "loop_count must be -1 (forever) or more")
+    if not isinstance(spec.audio, bool):
+        raise MediaError(400, "audio must be true or false")
+    return spec
 
 
 def _text(value: object) -> str:
