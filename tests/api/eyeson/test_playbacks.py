@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -316,3 +318,25 @@ def test_the_error_event_shape() -> None:
         },
     ]
     assert json.loads(ev.load(event.model_dump(mode="json")).model_dump_json())["failed"] == "p1"
+
+
+async def test_a_killed_media_worker_ends_the_playbacks(
+    media_server: SeppServer, acme: TeamKey, files: FileServer
+) -> None:
+    alice, room = await join(media_server, acme, "alice", RED)
+    ak, http = room["access_key"], media_server.http
+    cable = await observer(media_server, acme)
+    try:
+        r = await http.post(
+            f"/rooms/{ak}/playbacks", data={"url": files.url("/long.mp4"), "play_id": "long"}
+        )
+        assert r.status_code == 201, r.text
+        assert (await cable.message("playback_update", wait=10))["playing"][0]["play_id"] == "long"
+        (worker,) = media_server.media.stats().workers
+        os.kill(worker.pid, signal.SIGKILL)
+        assert (await cable.message("playback_update", wait=20))["playing"] == []
+        assert (await http.get(f"/rooms/{ak}")).json()["playbacks"] == []
+        assert playback_files(media_server) == []
+    finally:
+        await cable.close()
+        await alice.close()
