@@ -26,6 +26,7 @@ from vidroom.api.eyeson.errors import EYESON_STATUS
 from vidroom.api.eyeson.files import router as eyeson_files_router
 from vidroom.api.eyeson.layers import router as eyeson_layers_router
 from vidroom.api.eyeson.layout import router as eyeson_layout_router
+from vidroom.api.eyeson.playbacks import router as eyeson_playbacks_router
 from vidroom.api.eyeson.presentation import router as eyeson_presentation_router
 from vidroom.api.eyeson.realtime.redaction import redact_websocket_logs
 from vidroom.api.eyeson.realtime.router import router as eyeson_realtime_router
@@ -182,6 +183,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
     app.include_router(eyeson_layout_router)
     app.include_router(eyeson_layers_router)
     app.include_router(eyeson_presentation_router)
+    app.include_router(eyeson_playbacks_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(web_router)
     app.add_middleware(MeetingApiCORS, origins=settings.cors_origins)

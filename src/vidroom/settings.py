@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(default=2.0, gt=0)
     webhook_retry_cap_seconds: float = Field(default=600.0, gt=0)
     webhook_retry_horizon_seconds: float = Field(default=6 * 3600.0, ge=0)
+    # playbacks (POST /rooms/<access_key>/playbacks): the largest media file fetched
+    playback_max_bytes: int = Field(default=500_000_000, ge=1)
     # meeting files (/rooms/<access_key>/files): largest upload, and the content types accepted
     # (VIDROOM_FILE_TYPES as a JSON array); the bytes are checked against the declared type
     max_file_bytes: int = Field(default=25_000_000, ge=1)

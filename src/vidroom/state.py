@@ -10,6 +10,7 @@ from vidroom.db.uow import Database
 from vidroom.events.bus import MemoryBus
 from vidroom.events.hub import EventHub
 from vidroom.media.contract import MediaControl
+from vidroom.meetings.playbacks import Playbacks
 from vidroom.meetings.supervisor import MeetingSupervisor
 from vidroom.settings import Settings
 from vidroom.webhooks.delivery import DeliveryWorker
@@ -25,3 +26,4 @@ class AppState:
     supervisor: MeetingSupervisor
     webhooks: DeliveryWorker
     media: MediaControl | None = None
+    playbacks: Playbacks | None = None  # with the media server (the SEPP hub's)

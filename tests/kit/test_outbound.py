@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -196,3 +198,55 @@ async def test_connection_refused_is_an_outbound_error() -> None:
             await client.request("POST", f"http://127.0.0.1:{free_port()}/", content=b"{}")
     finally:
         await client.aclose()
+
+
+async def _until_close_server(body: bytes) -> tuple[asyncio.Server, str]:
+    """A 200 without Content-Length: the body runs until the connection closes."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+        for start in range(0, len(body), 4096):
+            writer.write(body[start : start + 4096])
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}/file"
+
+
+async def test_download_streams_to_a_file_within_its_limit(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    receiver.body = bytes(range(256)) * 400
+    dest = tmp_path / "file"
+    client = OutboundClient(OutboundPolicy(allow_private=True))
+    try:
+        size = await client.download(receiver.url + "/f.mp4", dest, max_bytes=len(receiver.body))
+        assert size == len(receiver.body)
+        assert dest.read_bytes() == receiver.body
+        # the declared length is over the limit: refused before reading, no file left
+        with pytest.raises(ResponseTooLarge):
+            await client.download(receiver.url + "/f.mp4", dest, max_bytes=1000)
+        assert not dest.exists()
+        # no declared length: cut off while streaming
+        server, url = await _until_close_server(b"y" * 300_000)
+        async with server:
+            with pytest.raises(ResponseTooLarge):
+                await client.download(url, dest, max_bytes=100_000)
+            assert not dest.exists()
+            assert await client.download(url, dest, max_bytes=300_000) == 300_000
+        receiver.status = 404
+        with pytest.raises(OutboundError, match="404"):
+            await client.download(receiver.url + "/gone", dest, max_bytes=10**6)
+        assert not dest.exists()
+    finally:
+        await client.aclose()
+    strict = OutboundClient(OutboundPolicy())
+    try:
+        with pytest.raises(RefusedURL):
+            await strict.download(receiver.url + "/f.mp4", dest, max_bytes=10**6)
+    finally:
+        await strict.aclose()
+    assert not dest.exists()

@@ -134,6 +134,17 @@ class FileChanged(_Event):
     file_id: str
 
 
+class PlaybackChanged(_Event):
+    """The meeting's playbacks changed: one started, ended, was stopped or failed. ``playing``:
+    every playback playing now (spec §2.7 shapes); ``failed``: the play id that could not be
+    played (``error`` says why), the meeting API's ``error`` event."""
+
+    type: Literal["playback.changed"] = "playback.changed"
+    playing: list[dict[str, Any]]
+    failed: str | None = None
+    error: str | None = None
+
+
 Event = Annotated[
     MeetingStarted
     | MeetingReady
@@ -148,7 +159,8 @@ Event = Annotated[
     | SnapshotCreated
     | PodiumChanged
     | PresentationChanged
-    | FileChanged,
+    | FileChanged
+    | PlaybackChanged,
     Field(discriminator="type"),
 ]
 
@@ -156,7 +168,14 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 # events that are not written to the outbox: nothing durable depends on them
 EPHEMERAL_TYPES = frozenset(
-    {"message.sent", "meeting.mute_all", "podium.changed", "presentation.changed", "file.changed"}
+    {
+        "message.sent",
+        "meeting.mute_all",
+        "podium.changed",
+        "presentation.changed",
+        "file.changed",
+        "playback.changed",
+    }
 )
 
 

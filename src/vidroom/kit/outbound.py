@@ -20,6 +20,7 @@ What a request goes through, and why:
   sending and reading (a server dripping one byte per read timeout cannot hold us).
 * **Size**: at most ``max_response_bytes`` of the body are read; beyond that the response is
   either cut (``truncated=True``) or refused (:class:`ResponseTooLarge`), as the caller asks.
+  :meth:`OutboundClient.download` streams a body to a file instead, with its own limit.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ import re
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import BinaryIO, Literal
 
 import httpx
 
@@ -232,14 +234,58 @@ class OutboundClient:
         except TimeoutError:
             raise OutboundError(f"timed out after {self.policy.total_timeout:g} s") from None
 
-    async def _send(
+    async def download(self, url: str, dest: Path, *, max_bytes: int) -> int:
+        """GET ``url`` into the file ``dest`` (created or replaced), streamed: at most
+        ``max_bytes`` (else :class:`ResponseTooLarge`), within the policy's overall deadline.
+        Only a 200 answer is kept (else OutboundError). Returns the size; a failed download
+        leaves no file."""
+        try:
+            async with asyncio.timeout(self.policy.total_timeout):
+                target = await resolve(
+                    url, allow_private=self.policy.allow_private, resolver=self._resolver
+                )
+                return await self._fetch_to(target, dest, max_bytes)
+        except TimeoutError:
+            _remove(dest)
+            raise OutboundError(f"timed out after {self.policy.total_timeout:g} s") from None
+        except BaseException:
+            _remove(dest)
+            raise
+
+    async def _fetch_to(self, target: Target, dest: Path, max_bytes: int) -> int:
+        response, _ = await self._open(target, "GET", {}, None)
+        try:
+            if response.status_code != 200:
+                raise OutboundError(f"the server answered {response.status_code}, not 200")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise ResponseTooLarge(f"the file is larger than {max_bytes} bytes")
+            size = 0
+            with _create(dest) as out:
+                try:
+                    async for chunk in response.aiter_raw():
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise ResponseTooLarge(f"the file is larger than {max_bytes} bytes")
+                        await asyncio.to_thread(_write, out, chunk)
+                except httpx.TimeoutException as exc:
+                    raise OutboundError(
+                        f"timed out reading the response ({type(exc).__name__})"
+                    ) from None
+                except httpx.HTTPError as exc:
+                    raise OutboundError(f"reading the response failed: {_describe(exc)}") from None
+            return size
+        finally:
+            await response.aclose()
+
+    async def _open(
         self,
         target: Target,
         method: str,
         headers: Mapping[str, str],
         content: bytes | None,
-        oversize: Literal["error", "truncate"],
-    ) -> OutboundResponse:
+    ) -> tuple[httpx.Response, str]:
+        """The response (streamed, still open) of the first address that connects."""
         sent = {
             "User-Agent": self.policy.user_agent,
             # the raw body is what is read and limited: no decompression (no zip bombs)
@@ -255,7 +301,7 @@ class OutboundClient:
                 method, pinned, headers=sent, content=content, extensions=extensions
             )
             try:
-                response = await self._client.send(request, stream=True)
+                return await self._client.send(request, stream=True), address
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 last = exc
                 continue
@@ -263,14 +309,22 @@ class OutboundClient:
                 raise OutboundError(f"timed out ({type(exc).__name__})") from None
             except httpx.HTTPError as exc:
                 raise OutboundError(f"request failed: {_describe(exc)}") from None
-            try:
-                body, truncated = await self._read(response, oversize)
-            finally:
-                await response.aclose()
-            return OutboundResponse(
-                response.status_code, response.headers, body, truncated, address
-            )
         raise OutboundError(f"cannot connect to {target.host}: {_describe(last)}")
+
+    async def _send(
+        self,
+        target: Target,
+        method: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        oversize: Literal["error", "truncate"],
+    ) -> OutboundResponse:
+        response, address = await self._open(target, method, headers, content)
+        try:
+            body, truncated = await self._read(response, oversize)
+        finally:
+            await response.aclose()
+        return OutboundResponse(response.status_code, response.headers, body, truncated, address)
 
     async def _read(
         self, response: httpx.Response, oversize: Literal["error", "truncate"]
@@ -292,6 +346,18 @@ class OutboundClient:
         except httpx.HTTPError as exc:
             raise OutboundError(f"reading the response failed: {_describe(exc)}") from None
         return b"".join(chunks), False
+
+
+def _create(dest: Path) -> BinaryIO:
+    return dest.open("wb")
+
+
+def _write(out: BinaryIO, chunk: bytes) -> None:
+    out.write(chunk)
+
+
+def _remove(dest: Path) -> None:
+    dest.unlink(missing_ok=True)
 
 
 def _describe(exc: BaseException | None) -> str:

@@ -107,16 +107,28 @@ class ToneAudioTrack(MediaStreamTrack):
         return frame
 
 
-def dominant_tones(samples: np.ndarray[Any, Any], rate: int, candidates: list[float]) -> set[float]:
+def dominant_tones(
+    samples: np.ndarray[Any, Any],
+    rate: int,
+    candidates: list[float],
+    min_amplitude: float = 0.0,
+) -> set[float]:
     """Which of ``candidates`` (Hz) stand out in ``samples`` (mono): a peak within ±8 Hz at
     least 10x the median of the spectrum and at least a tenth of the strongest candidate's
-    (codec artefacts and intermodulation stay far below a real tone)."""
+    (codec artefacts and intermodulation stay far below a real tone). With ``min_amplitude``
+    (in the samples' unit) a tone must also be at least that loud: near digital silence the
+    spectrum's median is ~0 and a decoder's concealment residue would otherwise "stand out"."""
     spectrum = np.abs(np.fft.rfft(samples.astype(np.float64) * np.hanning(samples.shape[0])))
     freqs = np.fft.rfftfreq(samples.shape[0], 1 / rate)
     floor = float(np.median(spectrum[(freqs > 100) & (freqs < 4000)])) + 1e-9
+    audible = min_amplitude * samples.shape[0] / 4  # a Hann-windowed sine's peak
     peaks = {}
     for hz in candidates:
         band = spectrum[(freqs > hz - 8) & (freqs < hz + 8)]
         peaks[hz] = float(band.max()) if band.size else 0.0
     strongest = max(peaks.values(), default=0.0)
-    return {hz for hz, peak in peaks.items() if peak > 10 * floor and peak > strongest / 10}
+    return {
+        hz
+        for hz, peak in peaks.items()
+        if peak > 10 * floor and peak > strongest / 10 and peak >= audible
+    }

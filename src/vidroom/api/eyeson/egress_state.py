@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vidroom.api.eyeson import shapes
 from vidroom.media.contract import MediaControl
 from vidroom.meetings.models import Meeting, Participant
+from vidroom.meetings.playbacks import Playbacks
 from vidroom.recordings import repository
 from vidroom.settings import Settings
 from vidroom.snapshots import service as snapshots
@@ -61,13 +62,15 @@ async def room_fields(
     settings: Settings,
     meeting: Meeting,
     media: MediaControl | None = None,
+    playbacks: Playbacks | None = None,
 ) -> dict[str, Any]:
-    """``broadcasts``, ``recording``, ``snapshots`` and ``presentation`` of the room response
-    (§2.1)."""
+    """``broadcasts``, ``recording``, ``snapshots``, ``presentation`` (from the media server's
+    state) and ``playbacks`` (playing now, from ``playbacks``) of the room response (§2.1)."""
     from vidroom.api.eyeson.broadcasts import running
 
     return {
         "presentation": await presentation_of(session, media, meeting),
+        "playbacks": playbacks.playing(meeting.id) if playbacks is not None else [],
         "broadcasts": await running(session, meeting),
         "recording": await recording_of(session, settings, meeting),
         "snapshots": await snapshots_of(session, settings, meeting),

@@ -42,7 +42,7 @@ async def _joined_response(
         joined.participant,
         joined.access_key,
         team_name if team_name is not None else await _team_name(session, joined.meeting),
-        **await room_fields(session, state.settings, joined.meeting, state.media),
+        **await room_fields(session, state.settings, joined.meeting, state.media, state.playbacks),
     )
     return JSONResponse(body, status_code=201)
 
@@ -110,7 +110,9 @@ async def list_rooms(request: Request, state: StateDep) -> list[dict[str, Any]]:
 async def get_room(access_key: str, state: StateDep) -> JSONResponse:
     async with state.db.reader() as uow:
         found = await live.room_access(uow.session, access_key)
-        fields = await room_fields(uow.session, state.settings, found.meeting, state.media)
+        fields = await room_fields(
+            uow.session, state.settings, found.meeting, state.media, state.playbacks
+        )
     return JSONResponse(
         shapes.room_response(
             state.settings,

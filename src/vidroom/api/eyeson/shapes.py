@@ -155,10 +155,12 @@ def room_response(
     recording: dict[str, Any] | None = None,
     snapshots: list[dict[str, Any]] | None = None,
     presentation: dict[str, Any] | None = None,
+    playbacks: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """§2.1: the full meeting object a participant sees (``broadcasts``: the running ones,
     as :func:`broadcast_object` shapes them; ``recording``: the running one; ``snapshots``:
-    the meeting's; ``presentation``: §2.8 of who presents now)."""
+    the meeting's; ``presentation``: §2.8 of who presents now; ``playbacks``: those playing,
+    §2.7)."""
     user_ready = meeting.ready
     return {
         "access_key": access_key,
@@ -181,7 +183,7 @@ def room_response(
         "broadcasts": broadcasts or [],
         "recording": recording,
         "snapshots": snapshots or [],
-        "playbacks": [],
+        "playbacks": playbacks or [],
         "signaling": signaling(settings, meeting, participant),
     }
 
@@ -192,13 +194,14 @@ def observer_room(
     broadcasts: list[dict[str, Any]] | None = None,
     recording: dict[str, Any] | None = None,
     presentation: dict[str, Any] | None = None,
+    playbacks: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """§5.6 ``room_update`` content for observers."""
     return {
         **room_info(meeting),
         "options": merged(meeting.options),
         "participants": [participant_info(p, meeting) for p in participants],
-        "playbacks": [],
+        "playbacks": playbacks or [],
         "presentation": presentation,
         "broadcasts": broadcasts or [],
         "recording": recording,

@@ -17,6 +17,7 @@ from vidroom.api.eyeson.realtime.relay import (
     broadcasts_update,
     message_sent,
     options_update,
+    playback_update,
     presentation_update,
     recording_update,
     snapshot_update,
@@ -66,6 +67,9 @@ class ObserverHandler:
                 broadcasts=await running(uow.session, meeting),
                 recording=await recording_of(uow.session, self.state.settings, meeting),
                 presentation=await presentation_of(uow.session, self.state.media, meeting),
+                playbacks=self.state.playbacks.playing(meeting.id)
+                if self.state.playbacks is not None
+                else [],
             )
             return {"type": "room_update", "content": content}
 
@@ -102,6 +106,8 @@ class ObserverHandler:
             return await snapshot_update(self.state.db, self.state.settings, event)
         if isinstance(event, ev.PresentationChanged):
             return [await presentation_update(self.state.db, event)]
+        if isinstance(event, ev.PlaybackChanged):
+            return playback_update(event)
         if isinstance(event, ev.PodiumChanged):
             return [{"type": "podium_update", "podium": event.podium}]
         return []

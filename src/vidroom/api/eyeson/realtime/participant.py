@@ -25,6 +25,7 @@ from vidroom.api.eyeson.realtime.relay import (
     files_update,
     message_sent,
     options_update,
+    playback_update,
     presentation_update,
     recording_update,
     snapshot_update,
@@ -114,7 +115,9 @@ class ParticipantHandler:
             participant,
             self.access_key,
             team.name if team is not None else "",
-            **await room_fields(uow.session, self.state.settings, meeting, self.state.media),
+            **await room_fields(
+                uow.session, self.state.settings, meeting, self.state.media, self.state.playbacks
+            ),
         )
 
     # --- the protocol ----------------------------------------------------------------------
@@ -180,6 +183,8 @@ class ParticipantHandler:
             return [await presentation_update(self.state.db, event)]
         if isinstance(event, ev.FileChanged):
             return await files_update(self.state.db, self.state.settings, self.access_key, event)
+        if isinstance(event, ev.PlaybackChanged):
+            return playback_update(event)
         return []
 
     async def _ready(self) -> list[Message]:

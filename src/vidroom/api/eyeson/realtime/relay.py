@@ -102,3 +102,20 @@ async def files_update(
         if row is None or row.meeting_id != event.meeting_id:
             return []
         return [{"type": "files_update", "files": [file_object(settings, access_key, row)]}]
+
+
+def playback_update(event: ev.PlaybackChanged) -> list[dict[str, Any]]:
+    """``playback_update`` with every playback playing now (§2.7; an empty list when none
+    plays); a failed playback also brings ``{"type": "error", "code": "playback_failed",
+    "play_id", "message"}`` (spec §5 has no error event of its own: vidroom's)."""
+    messages: list[dict[str, Any]] = [{"type": "playback_update", "playing": event.playing}]
+    if event.failed is not None:
+        messages.append(
+            {
+                "type": "error",
+                "code": "playback_failed",
+                "play_id": event.failed,
+                "message": event.error or "the playback failed",
+            }
+        )
+    return messages

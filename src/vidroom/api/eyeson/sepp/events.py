@@ -112,10 +112,9 @@ class SeppMediaEvents:
             )
 
     async def playback_ended(self, meeting_id: str, play_id: str, error: str | None) -> None:
-        """A playback ended in the media room. The playbacks routes (branch ``playapi``, not
-        merged yet) keep the playing list; until they land nothing on this server starts one,
-        so there is only the log to tell."""
-        log.info("sepp: playback %s of %s ended (%s)", play_id, meeting_id, error or "played out")
+        """A playback played out or could not be decoded: over, announced."""
+        if self.hub is not None:
+            await self.hub.playbacks.ended(meeting_id, play_id, error)
 
     async def room_lost(self, meeting_id: str, participant_ids: list[str]) -> None:
         """The media worker died: the calls rejoin, the meeting goes on."""
@@ -123,6 +122,7 @@ class SeppMediaEvents:
             self.hub.media_lost(meeting_id)
             if self._presenters.pop(meeting_id, None) is not None:
                 await self._presentation_ended(meeting_id)
+            await self.hub.playbacks.gone(meeting_id)
             try:
                 async with self.hub.db.uow() as uow:
                     await broadcasts.end_all(uow, meeting_id, failed=True, reason="media_lost")

@@ -21,6 +21,7 @@ from vidroom.api.eyeson.sepp.config import SeppConfig
 from vidroom.db.uow import Database
 from vidroom.media.contract import MediaControl, Member, RoomSpec, Tile
 from vidroom.meetings import live
+from vidroom.meetings.playbacks import Playbacks
 from vidroom.meetings.presence import CALL, presence
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class Hub:
         self._grace: dict[tuple[str, str], asyncio.Task[None]] = {}  # dropped calls' timers
         # participants whose media was lost, until they rejoin or their time is up
         self._rejoin: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self.playbacks = Playbacks(db, media)  # what plays in the rooms (gone with them)
 
     # --- joining -----------------------------------------------------------------------------
 
@@ -245,6 +247,7 @@ class Hub:
         for timer in timers:
             timer.cancel()
         await asyncio.gather(*timers, return_exceptions=True)
+        await self.playbacks.close()
 
     async def offline(self, participant_id: str) -> None:
         try:
@@ -267,6 +270,7 @@ class Hub:
                     await self.media.close_room(meeting_id)
             except Exception:
                 log.exception("sepp: closing the media room of %s failed", meeting_id)
+        await self.playbacks.gone(meeting_id)
 
     def terminate_all(self, meeting_id: str, code: int) -> None:
         room = self._rooms.get(meeting_id)

@@ -62,6 +62,7 @@ def install(
     if events is not None:
         events.bind(hub)
     app.state.sepp = hub
+    state.playbacks = hub.playbacks
     if not any(getattr(r, "path", None) == "/call" for r in app.router.routes):
         app.include_router(router)
     redact_websocket_logs()
