@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from vidroom.accounts import service as accounts
 from vidroom.app import build_state, create_app
-from vidroom.db.engine import create_engine
+from vidroom.db.engine import close_engine, create_engine
 from vidroom.db.migrate import upgrade
 from vidroom.db.models import Base
 from vidroom.settings import Settings
@@ -128,7 +128,7 @@ async def state(settings: Settings) -> AsyncIterator[AppState]:
     try:
         yield built
     finally:
-        await built.engine.dispose()
+        await close_engine(built.engine)
 
 
 @pytest.fixture

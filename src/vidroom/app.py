@@ -39,6 +39,7 @@ from vidroom.api.eyeson.webhooks import router as eyeson_webhooks_router
 from vidroom.api.metrics import router as metrics_router
 from vidroom.broadcasts.service import meeting_end_handler
 from vidroom.db.engine import (
+    close_engine,
     create_engine,
     create_read_sessionmaker,
     create_sessionmaker,
@@ -129,7 +130,7 @@ def create_app(settings: Settings, state: AppState | None = None) -> FastAPI:
             await stop_media(app)
             await built.webhooks.stop()
             await built.supervisor.stop()
-            await built.engine.dispose()
+            await close_engine(built.engine)
 
     # clients put credentials in /rt's query string: keep them out of uvicorn's log lines
     redact_websocket_logs()

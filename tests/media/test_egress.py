@@ -44,7 +44,7 @@ async def test_a_widescreen_switch_mid_recording_decodes_throughout(
     assert set(sizes[back:]) == {(1280, 960)}
     assert back - first_wide > 10
     assert len(sizes) - back > 10
-    assert found.max_step() <= 0.5  # (a loaded machine may drop frames; no gap)
+    assert found.max_step() <= 1.0  # (a loaded machine may stall frames; no gap of seconds)
     # every frame after a change shows the tiles of its own layout
     room = supervisor.rooms["w"]
     tiles = {t.client_id: t for t in room.tiles()}  # 1280x960 again

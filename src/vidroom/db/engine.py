@@ -28,6 +28,7 @@ SQLITE_POOL_SIZE = 5
 SQLITE_MAX_OVERFLOW = 10
 # how long an abandoned SQLite connection may take to close (see _abandon_cancelled_connections)
 ABANDON_SECONDS = 5.0
+CLOSE_SECONDS = 12.0  # longer than SQLite's busy timeout (10 s): a waiting statement ends first
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -141,3 +142,21 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
         autoflush=True,
         sync_session_class=ReadOnlySession,
     )
+
+
+async def close_engine(engine: AsyncEngine, wait: float = CLOSE_SECONDS) -> None:
+    """Dispose of ``engine`` once the connections in use are back (at most ``wait`` seconds).
+
+    ``dispose()`` closes only the idle connections. A statement still running for a task that
+    is finishing (a websocket's last presence write during shutdown, say) would otherwise end
+    in its aiosqlite worker thread after the event loop has gone, and its result, or its
+    error, would be reported into a closed loop and lost. So in-flight work gets to finish.
+    """
+    pool: Any = engine.pool
+    checked_out = getattr(pool, "checkedout", None)
+    deadline = asyncio.get_running_loop().time() + wait
+    while callable(checked_out) and checked_out() > 0:
+        if asyncio.get_running_loop().time() >= deadline:
+            break
+        await asyncio.sleep(0.05)
+    await engine.dispose()

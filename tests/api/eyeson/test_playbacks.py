@@ -76,6 +76,7 @@ async def test_a_playback_plays_is_announced_and_ends(
     alice, room = await join(media_server, acme, "alice", RED)
     ak, http = room["access_key"], media_server.http
     cable = await observer(media_server, acme)
+    podium = await observer(media_server, acme)
     mine = await participant_cable(media_server, ak)
     try:
         assert cable.first["content"]["playbacks"] == []
@@ -100,6 +101,15 @@ async def test_a_playback_plays_is_announced_and_ends(
             assert (await c.message("playback_update", wait=10))["playing"] == [expected]
         assert (await http.get(f"/rooms/{ak}")).json()["playbacks"] == [expected]
         assert len(playback_files(media_server)) == 1
+        # observers see its tile by play_id, beside alice's by user id
+        while True:
+            entries = (await podium.message("podium_update", wait=10))["podium"]
+            if any(e["play_id"] == "clip" for e in entries):
+                break
+        assert {(e["user_id"], e["play_id"], e["left"]) for e in entries} == {
+            (None, "clip", 640),
+            ("alice", None, 0),
+        }
         # two seconds later it has played out: the list is empty, the file gone
         for c in (cable, mine):
             assert (await c.message("playback_update", wait=10))["playing"] == []
@@ -107,7 +117,7 @@ async def test_a_playback_plays_is_announced_and_ends(
         assert playback_files(media_server) == []
         await until_frame(alice, lambda f: near(rgb_at(f, 0.5, 0.5), RED))
     finally:
-        for c in (cable, mine):
+        for c in (cable, podium, mine):
             await c.close()
         await alice.close()
 

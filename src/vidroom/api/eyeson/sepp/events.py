@@ -88,7 +88,8 @@ class SeppMediaEvents:
             log.exception("sepp: could not announce the end of %s's presentation", meeting_id)
 
     async def _podium(self, meeting_id: str, tiles: list[Tile]) -> None:
-        """``podium_update`` for the observers: the tiles by user id, in composite pixels."""
+        """``podium_update`` for the observers: the tiles by user id (a playback's tile by its
+        ``play_id``), in composite pixels."""
         assert self.hub is not None
         async with self.hub.db.reader() as uow:
             meeting = await live.meeting_by_id(uow.session, meeting_id)
@@ -98,7 +99,8 @@ class SeppMediaEvents:
             podium = [
                 {
                     "user_id": users.get(tile.client_id),
-                    "play_id": None,
+                    # a tile that is nobody's is a playback's, keyed by its play_id (tile_of)
+                    "play_id": None if tile.client_id in users else tile.client_id,
                     "width": tile.width,
                     "height": tile.height,
                     "left": tile.x,
