@@ -4,15 +4,18 @@
 
 import { Chat } from "./chat.js";
 import { Composite } from "./composite.js";
+import { ConnectionIndicator } from "./connection.js";
 import { Devices } from "./devices.js";
 import { Egress } from "./egress.js";
 import { EgressView } from "./egress_view.js";
 import { HostControls } from "./host.js";
 import { LocalMedia } from "./media.js";
+import { News } from "./news.js";
 import { People } from "./people.js";
 import { Realtime } from "./rt.js";
 import { SeppCall, reasonText } from "./sepp.js";
 import { ScreenShare } from "./share.js";
+import { Toasts } from "./toasts.js";
 import { renderedPeople, safeExitUrl } from "./ui.js";
 
 // call_terminated 404 while the meeting runs: the call's media moved; join again (sepp.md §6.3)
@@ -44,12 +47,18 @@ export class Meeting {
     this.chat = new Chat(view, api, room);
     this.egress = new Egress(new EgressView(view.root), api, room);
     this.host = new HostControls(view.root, api, { room, rt: () => this.rt, share: this.share });
+    this.toasts = new Toasts(view.root).mount(); // toasts.js, news.js, connection.js: live status
+    this.toasts.mirror(view.error);
+    this.news = new News(this.toasts);
+    this.people.notify = (text) => this.toasts.info(text);
+    this.connection = new ConnectionIndicator(view.root, call);
   }
 
   async start() {
     this.view.show("lobby");
     this.view.showMembers(renderedPeople());
     this.bind();
+    this.connection.mount();
     const preview = this.previewing = this.devices.preview();
     try {
       this.setRoom(await this.api.room());
@@ -69,6 +78,8 @@ export class Meeting {
     v.leave.addEventListener("click", () => this.leave());
     v.rejoin.addEventListener("click", () => this.rejoin());
     this.devices.bind();
+    const muted = () => this.people.micMuted(this.media.micMuted);
+    [v.mic, v.previewMic].forEach((button) => button.addEventListener("click", muted));
     this.share.bind();
     this.chat.bind();
     this.egress.bind();
@@ -82,6 +93,7 @@ export class Meeting {
 
   setRoom(room) {
     this.room = room;
+    this.news.room(room);
     this.egress.setRoom(room);
     this.host.setRoom(room);
     const wide = Boolean(room.options && room.options.widescreen);
@@ -105,9 +117,19 @@ export class Meeting {
     rt.addEventListener("chat", (event) => this.chat.received(event.detail));
     this.egress.listen(rt);
     rt.addEventListener("options_update", (event) => this.optionsChanged(event.detail));
-    rt.addEventListener("presentation_update", (event) => this.host.presentation(event.detail));
+    rt.addEventListener("presentation_update", (event) => {
+      this.host.presentation(event.detail);
+      this.people.presentation(event.detail);
+    });
+    rt.addEventListener("recording_update", (event) => this.news.recordingChanged(event.detail));
+    rt.addEventListener("broadcasts_update", (event) => this.news.broadcastsChanged(event.detail));
     rt.addEventListener("files_update", () => this.host.loadFiles());
-    rt.addEventListener("lock", () => this.view.say("The meeting is now locked: nobody new may join."));
+    rt.addEventListener("lock", (event) => {
+      if (!event.detail || event.detail.locked !== false) {
+        this.view.say("The meeting is now locked: nobody new may join.");
+      }
+      this.news.lockChanged(event.detail);
+    });
     rt.addEventListener("stfu", (event) => this.stfu(event.detail));
     rt.addEventListener("disconnect", (event) => {
       const reason = event.detail.reason;
@@ -115,6 +137,7 @@ export class Meeting {
         this.end("The meeting has ended.");
       } else if (reason === "kicked") {
         this.end("You were removed from the meeting.");
+        this.toasts.info("You were removed from the meeting.");
       }
     });
     rt.start();
@@ -137,6 +160,7 @@ export class Meeting {
       return;
     }
     this.devices.muteMic();
+    this.people.micMuted(true);
     this.view.say((by && by.name ? by.name : "Someone") + " muted everyone. Your microphone is off.");
   }
 
@@ -191,6 +215,7 @@ export class Meeting {
     });
     call.addEventListener("members", (event) => this.people.changed(event.detail));
     call.addEventListener("voice", (event) => this.people.voice(event.detail));
+    call.addEventListener("podium", (event) => this.people.podium(event.detail));
     call.addEventListener("lost", () => v.say("Connection lost. Reconnecting…"));
     call.addEventListener("resumed", () => v.say("Reconnected."));
     call.addEventListener("failed", (event) => v.fail(event.detail.message));
