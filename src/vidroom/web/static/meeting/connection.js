@@ -31,8 +31,9 @@ const number = (value) => (typeof value === "number" && Number.isFinite(value) ?
 
 /**
  * One getStats() report (an RTCStatsReport, an array or an object of stats) as the few
- * counters the figures need: {timestamp, received: {video, audio} bytes, packets, lost,
- * frames (video frames decoded), hasVideo, sent (bytes), rtt (seconds or null)}.
+ * counters the figures need: {timestamp, bytesVideo, bytesAudio (received), packets, lost
+ * (inbound, both kinds), frames (video frames decoded), hasVideo, sent (bytes, outbound), rtt
+ * (seconds, of the transport's selected candidate pair, or a nominated one; null: unknown)}.
  */
 export function snapshot(report) {
   const all = entries(report);
@@ -40,7 +41,8 @@ export function snapshot(report) {
     timestamp: 0, bytesVideo: 0, bytesAudio: 0, packets: 0, lost: 0, frames: 0,
     hasVideo: false, sent: 0, rtt: null,
   };
-  const selected = new Set(all.filter((s) => s.type === "transport").map((s) => s.selectedCandidatePairId));
+  const selected = new Set(all.filter((s) => s.type === "transport" && s.selectedCandidatePairId)
+    .map((s) => s.selectedCandidatePairId));
   let pair = null;
   for (const stat of all) {
     found.timestamp = Math.max(found.timestamp, number(stat.timestamp));
@@ -59,7 +61,8 @@ export function snapshot(report) {
       found.sent += number(stat.bytesSent);
     } else if (stat.type === "candidate-pair" && typeof stat.currentRoundTripTime === "number") {
       // the transport's selected pair; without transport stats, a nominated succeeded one
-      if (selected.has(stat.id) || (!pair && stat.nominated && stat.state === "succeeded")) {
+      const chosen = selected.size > 0 ? selected.has(stat.id) : stat.nominated && stat.state === "succeeded";
+      if (chosen && !pair) {
         pair = stat;
       }
     }
@@ -100,19 +103,21 @@ export function figures(before, after) {
 }
 
 /**
- * One poll: the state carried between polls ({last, framesAt, frames}; start with null), the
+ * One poll: the state carried between polls ({last, framesAt, frames, connected}; start with
+ * null), the
  * new snapshot and whether the call is connected now. Returns {state, figures, level, frozen}
  * (figures and level null on the first snapshot). Frozen: connected, and no new video frame
- * was decoded for FROZEN_MS (a call that has just connected gets FROZEN_MS too).
+ * was decoded for FROZEN_MS (a call that has just connected, or connected again, gets
+ * FROZEN_MS too).
  */
 export function progress(state, snap, connected) {
   const last = state && state.last;
   let framesAt = state ? state.framesAt : snap.timestamp;
-  if (!connected || !state || snap.frames !== state.frames) {
+  if (!connected || !state || !state.connected || snap.frames !== state.frames) {
     framesAt = snap.timestamp;
   }
   const frozen = connected && snap.timestamp - framesAt >= FROZEN_MS;
-  const next = { last: snap, framesAt, frames: snap.frames };
+  const next = { last: snap, framesAt, frames: snap.frames, connected };
   if (!last || !connected) {
     return { state: next, figures: null, level: connected ? null : "none", frozen: false };
   }

@@ -54,7 +54,7 @@ export class Toasts {
 
   /** The toasts showing now, oldest first. */
   get shown() {
-    return Array.from(this.box.querySelectorAll(".toast"));
+    return Array.from(this.timers.keys()); // a Map keeps the order of insertion
   }
 
   info(text) {
