@@ -122,7 +122,10 @@ async def test_two_stats_snapshots_become_rates_loss_and_round_trip(
     same = """async ([a, b]) => {
       const m = await import("/static/meeting/connection.js");
       const map = (list) => new Map(list.map((s) => [s.id, s]));
-      return [m.figures(m.snapshot(map(a)), m.snapshot(map(b))), m.figures(m.snapshot(b), m.snapshot(a))];
+      return [
+        m.figures(m.snapshot(map(a)), m.snapshot(map(b))),
+        m.figures(m.snapshot(b), m.snapshot(a)),
+      ];
     }"""
     forward, backward = await page.evaluate(same, [before, after])
     assert forward["receiveKbps"] == 1200
@@ -211,7 +214,7 @@ TOASTS = """async () => {
   toasts.info("Bob joined the call.");
   toasts.error("The recording could not start.");
   const info = toasts.shown[0], error = toasts.shown[1];
-  out.live = [info.parentElement.getAttribute("aria-live"), error.parentElement.getAttribute("aria-live")];
+  out.live = [info, error].map((t) => t.parentElement.getAttribute("aria-live"));
   out.roles = Array.from(root.querySelectorAll("[role]")).map((n) => n.getAttribute("role"));
   out.close = info.querySelector("button").getAttribute("aria-label");
   out.repeat = toasts.info("Bob joined the call.");  // the same again at once: not repeated
@@ -282,7 +285,10 @@ MARKS = """async () => {
   const marks = await import("/static/meeting/marks.js");
   const news = await import("/static/meeting/news.js");
   const podium = marks.podiumState({src: ["a", "b", "c"], vsrc: [0, -1, 2], psrc: 2});
-  const status = {presenterCid: podium.presenter, presenterUserId: "u-d", cameraOff: podium.cameraOff, micMuted: true};
+  const status = {
+    presenterCid: podium.presenter, presenterUserId: "u-d", cameraOff: podium.cameraOff,
+    micMuted: true,
+  };
   const people = [
     {key: "a", userId: "u-a", you: true, speaking: true},
     {key: "b", userId: "u-b", you: false, speaking: false},
@@ -307,7 +313,10 @@ MARKS = """async () => {
       news.recordingNews("recording", "paused"), news.recordingNews("paused", "recording"),
       news.recordingNews("recording", "off"), news.recordingNews("off", "off"),
     ],
-    broadcast: [news.broadcastNews(null, true), news.broadcastNews(false, true), news.broadcastNews(true, false)],
+    broadcast: [
+      news.broadcastNews(null, true), news.broadcastNews(false, true),
+      news.broadcastNews(true, false),
+    ],
   };
 }"""
 

@@ -104,8 +104,7 @@ export function figures(before, after) {
 
 /**
  * One poll: the state carried between polls ({last, framesAt, frames, connected}; start with
- * null), the
- * new snapshot and whether the call is connected now. Returns {state, figures, level, frozen}
+ * null), the new snapshot and whether the call is connected now. Returns {state, figures, level, frozen}
  * (figures and level null on the first snapshot). Frozen: connected, and no new video frame
  * was decoded for FROZEN_MS (a call that has just connected, or connected again, gets
  * FROZEN_MS too).
