@@ -99,6 +99,7 @@ async def test_the_connection_indicator_toasts_and_markers_in_a_real_meeting(
     rtt = await details.locator('[data-figure="Round trip"]').inner_text()
     assert re.fullmatch(r"\d+ ms", rtt), rtt  # the selected candidate pair's (loopback: small)
     await expect(page.locator("[data-freeze]")).to_be_hidden()  # frames flow
+    await page.screenshot(path=str(tmp_path / "figures.png"))
     await page.keyboard.press("Escape")
     await expect(details).to_be_hidden()
     await expect(indicator).to_be_focused()
@@ -141,7 +142,7 @@ async def test_the_connection_indicator_toasts_and_markers_in_a_real_meeting(
             locked = await api.post(f"/rooms/{carol_room['access_key']}/lock")
             assert locked.status_code == 201, locked.text
         await expect(toast(alice, "The meeting is now locked")).to_be_visible()
-        await page.locator("[data-room]").screenshot(path=str(tmp_path / "status.png"))
+        await page.screenshot(path=str(tmp_path / "status.png"))
     finally:
         await carol.leave()
     await expect(toast(alice, "Carol left the call.")).to_be_visible(timeout=MEDIA_TIMEOUT_MS)
@@ -159,6 +160,9 @@ async def test_the_connection_indicator_toasts_and_markers_in_a_real_meeting(
         assert kicked.status_code == 200, kicked.text
     await expect(toast(alice, "You were removed from the meeting.")).to_be_visible(
         timeout=MEDIA_TIMEOUT_MS
+    )
+    await expect(page.locator("[data-left-title]")).to_have_text(
+        "You were removed from the meeting."
     )
     await expect(indicator).to_be_hidden()  # no call, no indicator
     assert [p for p in alice.problems if "WebSocket" not in p] == [], alice.problems

@@ -20,6 +20,8 @@ import { renderedPeople, safeExitUrl } from "./ui.js";
 
 // call_terminated 404 while the meeting runs: the call's media moved; join again (sepp.md §6.3)
 const MOVED = 404;
+// how long /rt is still heard after the call ended (why it ended: kicked, meeting_ended)
+const LINGER_MS = 3000;
 
 const ROOM_ERRORS = {
   0: "The server could not be reached. Check your connection and reload the page.",
@@ -34,6 +36,7 @@ export class Meeting {
     this.media = new LocalMedia();
     this.room = null;
     this.rt = null;
+    this.lingering = null; // the /rt of a call that just ended, for a moment (end())
     this.call = null;
     this.previewing = Promise.resolve(); // the camera and microphone being opened
     this.joining = false;
@@ -109,6 +112,7 @@ export class Meeting {
     if (this.rt) {
       this.rt.stop();
     }
+    this.stopLingering();
     const rt = new Realtime(this.room.links.websocket);
     this.rt = rt;
     const content = (event) => event.detail && event.detail.content;
@@ -132,6 +136,9 @@ export class Meeting {
     });
     rt.addEventListener("stfu", (event) => this.stfu(event.detail));
     rt.addEventListener("disconnect", (event) => {
+      if (rt !== this.rt && rt !== this.lingering) {
+        return;
+      }
       const reason = event.detail.reason;
       if (reason === "meeting_ended") {
         this.end("The meeting has ended.");
@@ -281,8 +288,12 @@ export class Meeting {
     this.media.sender = null;
     this.media.stop();
     if (this.rt) {
-      this.rt.stop();
+      // a call ended by the server (200) may be a kick or the meeting's end: /rt tells which,
+      // maybe just after the call did; it is heard for a moment more
+      this.stopLingering();
+      const rt = this.lingering = this.rt;
       this.rt = null;
+      window.setTimeout(() => rt === this.lingering && this.stopLingering(), LINGER_MS);
     }
     this.composite.clear();
     v.preview.srcObject = null;
@@ -291,6 +302,13 @@ export class Meeting {
     v.fail(failed ? message : "");
     v.show("left");
     v.leftTitle.focus();
+  }
+
+  stopLingering() {
+    if (this.lingering) {
+      this.lingering.stop();
+      this.lingering = null;
+    }
   }
 
   async rejoin() {
