@@ -1,7 +1,7 @@
 """The meeting page's live status in real Chromium, in a real meeting with a Python participant:
-the connection indicator's figures from the call's own getStats(), toasts for a join, the lock,
-a leave and a kick, and the people list's markers (speaking from voice_activity, our muted
-microphone, a camera turned off).
+the connection indicator's figures from the call's own getStats(), toasts for a join, a
+recording started and stopped, the lock, a leave and a kick, and the people list's markers
+(speaking from voice_activity, our muted microphone, a camera turned off).
 """
 
 from __future__ import annotations
@@ -138,8 +138,20 @@ async def test_the_connection_indicator_toasts_and_markers_in_a_real_meeting(
         await mic.click()
         await expect(own.locator('[data-mark="muted"]')).to_have_count(0)
 
+        base = f"/rooms/{carol_room['access_key']}"
         async with httpx.AsyncClient(base_url=live_server.url) as api:
-            locked = await api.post(f"/rooms/{carol_room['access_key']}/lock")
+            # a recording started and stopped by someone else: recording_update, as toasts
+            started = await api.post(f"{base}/recording")
+            assert started.status_code == 201, started.text
+            await expect(toast(alice, "The meeting is being recorded.")).to_be_visible(
+                timeout=MEDIA_TIMEOUT_MS
+            )
+            stopped = await api.delete(f"{base}/recording")
+            assert stopped.status_code == 200, stopped.text
+            await expect(toast(alice, "The recording has stopped.")).to_be_visible(
+                timeout=MEDIA_TIMEOUT_MS
+            )
+            locked = await api.post(f"{base}/lock")
             assert locked.status_code == 201, locked.text
         await expect(toast(alice, "The meeting is now locked")).to_be_visible()
         await page.screenshot(path=str(tmp_path / "status.png"))
