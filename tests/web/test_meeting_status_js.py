@@ -7,10 +7,11 @@ The browser tests run on SQLite only: the page's JavaScript has nothing database
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import LiveServer
 from tests.web import test_meeting_page_js as page_js
@@ -352,3 +353,67 @@ async def test_people_markers_and_meeting_news(browser: Browser, live_server: Li
         "The meeting is being broadcast live.",
         "The live broadcast has stopped.",
     ]
+
+
+# two real peer connections in the page, loopback: a canvas's video from one to the other,
+# the indicator watching the receiving one; the canvas stops changing, so no frame comes
+TWO_PEERS = """async () => {
+  const m = await import("/static/meeting/connection.js");
+  const canvas = document.createElement("canvas");
+  canvas.width = 160;
+  canvas.height = 120;
+  const paint = canvas.getContext("2d");
+  let painting = true, frame = 0;
+  setInterval(() => {
+    if (painting) {
+      frame += 1;
+      paint.fillStyle = frame % 2 ? "#246" : "#642";
+      paint.fillRect(0, 0, 160, 120);
+    }
+  }, 50);
+  window.__paint = (on) => { painting = on; };
+  const track = canvas.captureStream().getVideoTracks()[0];
+  const a = new RTCPeerConnection(), b = new RTCPeerConnection();
+  a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
+  b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
+  const video = document.createElement("video");
+  video.muted = true;
+  b.ontrack = (e) => { video.srcObject = new MediaStream([e.track]); video.play(); };
+  document.body.append(video);
+  a.addTrack(track);
+  await a.setLocalDescription();
+  await b.setRemoteDescription(a.localDescription);
+  await b.setLocalDescription();
+  await a.setRemoteDescription(b.localDescription);
+  const root = document.createElement("div");
+  root.dataset.part = "call";
+  document.body.append(root);
+  new m.ConnectionIndicator(root, () => ({ pc: b })).mount();
+}"""
+
+
+async def test_the_freeze_warning_shows_while_no_frame_comes_over_a_real_connection(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    page = await module_page(browser, live_server)
+    await page.evaluate(TWO_PEERS)
+    indicator = page.get_by_role("button", name=re.compile(r"^Connection: good\."))
+    await expect(indicator).to_be_visible(timeout=10_000)
+    fps = page.locator('[data-figure="Video"]')
+    await expect(fps).not_to_have_text(re.compile(r"^0 "), timeout=5_000)
+    warning = page.get_by_role("alert")
+    await expect(warning).to_be_hidden()
+
+    await page.evaluate("window.__paint(false)")
+    await expect(warning).to_have_text(
+        "The picture has frozen. Reconnecting may help: leave and join again.", timeout=5_000
+    )
+    await expect(
+        page.get_by_role("button", name=re.compile(r"^Connection: poor\."))
+    ).to_be_visible()
+    await expect(fps).to_have_text("0 frames/s")
+
+    await page.evaluate("window.__paint(true)")
+    await expect(warning).to_be_hidden(timeout=5_000)
+    await expect(indicator).to_be_visible()
+    assert page.problems == []  # type: ignore[attr-defined]
