@@ -51,7 +51,7 @@ export class Meeting {
     this.egress = new Egress(new EgressView(view.root), api, room);
     this.host = new HostControls(view.root, api, { room, rt: () => this.rt, share: this.share });
     this.toasts = new Toasts(view.root).mount(); // toasts.js, news.js, connection.js: live status
-    this.toasts.mirror(view.error);
+    this.toasts.mirror(view.error); // the meeting's errors (not the panels' form checks)
     this.news = new News(this.toasts);
     this.people.notify = (text) => this.toasts.info(text);
     this.connection = new ConnectionIndicator(view.root, call);

@@ -113,14 +113,15 @@ export class Toasts {
    * toast is only seen, not announced twice.
    */
   mirror(element) {
+    const current = () => (element.hidden ? "" : element.textContent.trim());
+    let before = current();
     const seen = () => {
-      const text = element.hidden ? "" : element.textContent.trim();
-      if (text && text !== this.mirrored) {
+      const text = current();
+      if (text && text !== before) {
         this.show(text, "error", element.getAttribute("role") === "alert");
       }
-      this.mirrored = text;
+      before = text;
     };
-    this.mirrored = element.hidden ? "" : element.textContent.trim();
     new MutationObserver(seen).observe(element, {
       childList: true, characterData: true, subtree: true, attributes: true, attributeFilter: ["hidden"],
     });
