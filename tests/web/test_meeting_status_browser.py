@@ -1,7 +1,7 @@
 """The meeting page's live status in real Chromium, in a real meeting with a Python participant:
 the connection indicator's figures from the call's own getStats(), toasts for a join, a
 recording started and stopped, the lock, a leave and a kick, and the people list's markers
-(speaking from voice_activity, our muted microphone, a camera turned off).
+(speaking from voice_activity, our muted microphone, a camera turned off, presenting).
 """
 
 from __future__ import annotations
@@ -150,6 +150,17 @@ async def test_the_connection_indicator_toasts_and_markers_in_a_real_meeting(
             assert stopped.status_code == 200, stopped.text
             await expect(toast(alice, "The recording has stopped.")).to_be_visible(
                 timeout=MEDIA_TIMEOUT_MS
+            )
+            # Carol presents (her video takes the big spot): marked, then no more
+            presented = await api.post(f"{base}/presentation")
+            assert presented.status_code == 201, presented.text
+            await expect(carol_item.locator('[data-mark="presenting"]')).to_have_text(
+                "presenting", timeout=MEDIA_TIMEOUT_MS
+            )
+            ended = await api.delete(f"{base}/presentation")
+            assert ended.status_code == 200, ended.text
+            await expect(carol_item.locator('[data-mark="presenting"]')).to_have_count(
+                0, timeout=MEDIA_TIMEOUT_MS
             )
             locked = await api.post(f"{base}/lock")
             assert locked.status_code == 201, locked.text
