@@ -203,6 +203,12 @@ async def test_the_picture_is_frozen_after_two_seconds_without_a_decoded_frame(
         [False, "good"],  # connected again: 2 s of grace from here
         [False, "good"],  # (still 1 s: framesDecoded stays at 70)
     ]
+    # an audio-only call (no inbound video at all) never freezes
+    audio_only = [
+        [[s for s in stats(1000 * i, audio=2000 * i, packets=50 * i) if s["id"] != "IV"], True]
+        for i in range(5)
+    ]
+    assert [frozen for frozen, _ in await page.evaluate(FREEZE, audio_only)] == [False] * 5
 
 
 TOASTS = """async () => {

@@ -115,7 +115,8 @@ export function progress(state, snap, connected) {
   if (!connected || !state || !state.connected || snap.frames !== state.frames) {
     framesAt = snap.timestamp;
   }
-  const frozen = connected && snap.timestamp - framesAt >= FROZEN_MS;
+  // no video received at all (an audio-only answer): nothing to freeze
+  const frozen = connected && snap.hasVideo && snap.timestamp - framesAt >= FROZEN_MS;
   const next = { last: snap, framesAt, frames: snap.frames, connected };
   if (!last || !connected) {
     return { state: next, figures: null, level: connected ? null : "none", frozen: false };
