@@ -43,6 +43,10 @@ export class Meeting {
     this.moving = false; // a call that moved (404) is being joined again
     const room = () => this.room;
     const call = () => this.call;
+    this.toasts = new Toasts(view.root).mount(); // toasts.js, news.js, connection.js: live status
+    this.toasts.mirror(view.error); // the meeting's errors (not the panels' form checks)
+    this.news = new News(this.toasts);
+    this.connection = new ConnectionIndicator(view.root, call);
     this.share = new ScreenShare(view, this.media, call);
     this.devices = new Devices(view, this.media, { call, sharing: () => this.share.active });
     this.composite = new Composite(view);
@@ -50,11 +54,6 @@ export class Meeting {
     this.chat = new Chat(view, api, room);
     this.egress = new Egress(new EgressView(view.root), api, room);
     this.host = new HostControls(view.root, api, { room, rt: () => this.rt, share: this.share });
-    this.toasts = new Toasts(view.root).mount(); // toasts.js, news.js, connection.js: live status
-    this.toasts.mirror(view.error); // the meeting's errors (not the panels' form checks)
-    this.news = new News(this.toasts);
-    this.people.notify = (text) => this.toasts.info(text);
-    this.connection = new ConnectionIndicator(view.root, call);
   }
 
   async start() {
@@ -81,6 +80,7 @@ export class Meeting {
     v.leave.addEventListener("click", () => this.leave());
     v.rejoin.addEventListener("click", () => this.rejoin());
     this.devices.bind();
+    this.people.notify = (text) => this.toasts.info(text);
     const muted = () => this.people.micMuted(this.media.micMuted);
     [v.mic, v.previewMic].forEach((button) => button.addEventListener("click", muted));
     this.share.bind();
