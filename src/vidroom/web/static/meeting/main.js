@@ -4,6 +4,7 @@
 
 import { Api, accessKeyFromLocation } from "./api.js";
 import { Meeting } from "./meeting.js";
+import { statusStyles } from "./toasts.js";
 import { View } from "./ui.js";
 
 function boot() {
@@ -21,6 +22,7 @@ function boot() {
     people.hidden = true;
   }
   root.hidden = false;
+  statusStyles();
   document.querySelector("[data-meeting]")?.classList.add("meeting--live");
   new Meeting(new View(root), new Api(accessKey)).start();
 }

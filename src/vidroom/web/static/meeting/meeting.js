@@ -4,19 +4,24 @@
 
 import { Chat } from "./chat.js";
 import { Composite } from "./composite.js";
+import { ConnectionIndicator } from "./connection.js";
 import { Devices } from "./devices.js";
 import { Egress } from "./egress.js";
 import { EgressView } from "./egress_view.js";
 import { HostControls } from "./host.js";
 import { LocalMedia } from "./media.js";
+import { News } from "./news.js";
 import { People } from "./people.js";
 import { Realtime } from "./rt.js";
 import { SeppCall, reasonText } from "./sepp.js";
 import { ScreenShare } from "./share.js";
+import { Toasts } from "./toasts.js";
 import { renderedPeople, safeExitUrl } from "./ui.js";
 
 // call_terminated 404 while the meeting runs: the call's media moved; join again (sepp.md §6.3)
 const MOVED = 404;
+// how long /rt is still heard after the call ended (why it ended: kicked, meeting_ended)
+const LINGER_MS = 3000;
 
 const ROOM_ERRORS = {
   0: "The server could not be reached. Check your connection and reload the page.",
@@ -31,12 +36,17 @@ export class Meeting {
     this.media = new LocalMedia();
     this.room = null;
     this.rt = null;
+    this.lingering = null; // the /rt of a call that just ended, for a moment (end())
     this.call = null;
     this.previewing = Promise.resolve(); // the camera and microphone being opened
     this.joining = false;
     this.moving = false; // a call that moved (404) is being joined again
     const room = () => this.room;
     const call = () => this.call;
+    this.toasts = new Toasts(view.root).mount(); // toasts.js, news.js, connection.js: live status
+    this.toasts.mirror(view.error); // the meeting's errors (not the panels' form checks)
+    this.news = new News(this.toasts);
+    this.connection = new ConnectionIndicator(view.root, call);
     this.share = new ScreenShare(view, this.media, call);
     this.devices = new Devices(view, this.media, { call, sharing: () => this.share.active });
     this.composite = new Composite(view);
@@ -50,6 +60,7 @@ export class Meeting {
     this.view.show("lobby");
     this.view.showMembers(renderedPeople());
     this.bind();
+    this.connection.mount();
     const preview = this.previewing = this.devices.preview();
     try {
       this.setRoom(await this.api.room());
@@ -69,6 +80,9 @@ export class Meeting {
     v.leave.addEventListener("click", () => this.leave());
     v.rejoin.addEventListener("click", () => this.rejoin());
     this.devices.bind();
+    this.people.notify = (text) => this.toasts.info(text);
+    const muted = () => this.people.micMuted(this.media.micMuted);
+    [v.mic, v.previewMic].forEach((button) => button.addEventListener("click", muted));
     this.share.bind();
     this.chat.bind();
     this.egress.bind();
@@ -82,6 +96,7 @@ export class Meeting {
 
   setRoom(room) {
     this.room = room;
+    this.news.room(room);
     this.egress.setRoom(room);
     this.host.setRoom(room);
     const wide = Boolean(room.options && room.options.widescreen);
@@ -97,6 +112,7 @@ export class Meeting {
     if (this.rt) {
       this.rt.stop();
     }
+    this.stopLingering();
     const rt = new Realtime(this.room.links.websocket);
     this.rt = rt;
     const content = (event) => event.detail && event.detail.content;
@@ -105,16 +121,30 @@ export class Meeting {
     rt.addEventListener("chat", (event) => this.chat.received(event.detail));
     this.egress.listen(rt);
     rt.addEventListener("options_update", (event) => this.optionsChanged(event.detail));
-    rt.addEventListener("presentation_update", (event) => this.host.presentation(event.detail));
+    rt.addEventListener("presentation_update", (event) => {
+      this.host.presentation(event.detail);
+      this.people.presentation(event.detail);
+    });
+    rt.addEventListener("recording_update", (event) => this.news.recordingChanged(event.detail));
+    rt.addEventListener("broadcasts_update", (event) => this.news.broadcastsChanged(event.detail));
     rt.addEventListener("files_update", () => this.host.loadFiles());
-    rt.addEventListener("lock", () => this.view.say("The meeting is now locked: nobody new may join."));
+    rt.addEventListener("lock", (event) => {
+      if (!event.detail || event.detail.locked !== false) {
+        this.view.say("The meeting is now locked: nobody new may join.");
+      }
+      this.news.lockChanged(event.detail);
+    });
     rt.addEventListener("stfu", (event) => this.stfu(event.detail));
     rt.addEventListener("disconnect", (event) => {
+      if (rt !== this.rt && rt !== this.lingering) {
+        return;
+      }
       const reason = event.detail.reason;
       if (reason === "meeting_ended") {
         this.end("The meeting has ended.");
       } else if (reason === "kicked") {
         this.end("You were removed from the meeting.");
+        this.toasts.info("You were removed from the meeting.");
       }
     });
     rt.start();
@@ -137,6 +167,7 @@ export class Meeting {
       return;
     }
     this.devices.muteMic();
+    this.people.micMuted(true);
     this.view.say((by && by.name ? by.name : "Someone") + " muted everyone. Your microphone is off.");
   }
 
@@ -191,6 +222,7 @@ export class Meeting {
     });
     call.addEventListener("members", (event) => this.people.changed(event.detail));
     call.addEventListener("voice", (event) => this.people.voice(event.detail));
+    call.addEventListener("podium", (event) => this.people.podium(event.detail));
     call.addEventListener("lost", () => v.say("Connection lost. Reconnecting…"));
     call.addEventListener("resumed", () => v.say("Reconnected."));
     call.addEventListener("failed", (event) => v.fail(event.detail.message));
@@ -256,8 +288,12 @@ export class Meeting {
     this.media.sender = null;
     this.media.stop();
     if (this.rt) {
-      this.rt.stop();
+      // a call ended by the server (200) may be a kick or the meeting's end: /rt tells which,
+      // maybe just after the call did; it is heard for a moment more
+      this.stopLingering();
+      const rt = this.lingering = this.rt;
       this.rt = null;
+      window.setTimeout(() => rt === this.lingering && this.stopLingering(), LINGER_MS);
     }
     this.composite.clear();
     v.preview.srcObject = null;
@@ -266,6 +302,13 @@ export class Meeting {
     v.fail(failed ? message : "");
     v.show("left");
     v.leftTitle.focus();
+  }
+
+  stopLingering() {
+    if (this.lingering) {
+      this.lingering.stop();
+      this.lingering = null;
+    }
   }
 
   async rejoin() {
