@@ -13,6 +13,7 @@ import { People } from "./people.js";
 import { Realtime } from "./rt.js";
 import { SeppCall, reasonText } from "./sepp.js";
 import { ScreenShare } from "./share.js";
+import { Stage } from "./stage.js";
 import { renderedPeople, safeExitUrl } from "./ui.js";
 
 // call_terminated 404 while the meeting runs: the call's media moved; join again (sepp.md §6.3)
@@ -44,6 +45,8 @@ export class Meeting {
     this.chat = new Chat(view, api, room);
     this.egress = new Egress(new EgressView(view.root), api, room);
     this.host = new HostControls(view.root, api, { room, rt: () => this.rt, share: this.share });
+    this.stage = new Stage(view);
+    view.onPart = (part) => this.stage.part(part);
   }
 
   async start() {
@@ -73,6 +76,7 @@ export class Meeting {
     this.chat.bind();
     this.egress.bind();
     this.host.bind();
+    this.stage.bind();
     window.addEventListener("pagehide", () => {
       if (this.call) {
         this.call.leave();
