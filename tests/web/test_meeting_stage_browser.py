@@ -1,0 +1,214 @@
+"""The meeting page's stage in a real Chromium against a real server: axe-core finds no serious
+or critical violations in the lobby or the call; in the call the composite fills the viewport
+(1440x900 and 390x844), the toolbar's shortcuts toggle the microphone, the camera and the chat,
+the toolbar hides when idle and comes back on a mouse move, and the side panel sits beside the
+stage on a wide screen and over it on a phone.
+
+Screenshots are saved under tests/artifacts/ (git-ignored; the path is printed).
+The page's JavaScript has nothing database-specific: SQLite only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.conftest import LiveServer, unavailable
+from tests.web.test_meeting_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MEDIA_TIMEOUT_MS,
+    TIMEOUT_MS,
+    Person,
+    meeting_for,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+SERIOUS = {"serious", "critical"}
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():
+        unavailable("chromium not installed")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def person(browser: Browser, server: LiveServer, width: int, height: int) -> Person:
+    (gui,) = await meeting_for(server, ["Alice"])
+    context = await browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(TIMEOUT_MS)
+    return Person("Alice", await context.new_page(), gui)
+
+
+async def join(alice: Person) -> None:
+    await alice.open()
+    await alice.page.get_by_role("button", name="Join the meeting").click()
+    await expect(alice.page.get_by_role("status")).to_have_text(
+        "You are in the meeting.", timeout=MEDIA_TIMEOUT_MS
+    )
+    await alice.playing("[data-composite]")
+
+
+async def serious_violations(page: Page) -> list[str]:
+    results = await Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes']]}"
+        for v in results.response["violations"]
+        if v["impact"] in SERIOUS
+    ]
+
+
+async def box(page: Page, selector: str) -> dict[str, float]:
+    found = await page.locator(selector).bounding_box()
+    assert found is not None, selector
+    return dict(found)
+
+
+def fills(found: dict[str, float], width: int, height: int) -> bool:
+    return (
+        abs(found["x"]) <= 1
+        and abs(found["y"]) <= 1
+        and abs(found["width"] - width) <= 1
+        and abs(found["height"] - height) <= 1
+    )
+
+
+async def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    await page.screenshot(path=str(path))
+    print(f"screenshot: {path}")
+
+
+def problems(alice: Person) -> list[str]:
+    return [p for p in alice.problems if "WebSocket" not in p]
+
+
+async def test_axe_finds_no_serious_violations_in_the_lobby_or_the_call(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    alice = await person(browser, live_server, 1440, 900)
+    await alice.open()
+    assert await serious_violations(alice.page) == []
+    await join(alice)
+    assert await serious_violations(alice.page) == []
+    await alice.page.keyboard.press("c")  # the side panel open, with its forms
+    await expect(alice.page.get_by_label("Message")).to_be_focused()
+    assert await serious_violations(alice.page) == []
+    assert problems(alice) == [], alice.problems
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+async def test_the_composite_fills_the_viewport_and_the_panel_opens_beside_or_over_it(
+    browser: Browser, live_server: LiveServer, width: int, height: int
+) -> None:
+    alice = await person(browser, live_server, width, height)
+    page = alice.page
+    await alice.open()
+    lobby = await box(page, "[data-preview]")
+    assert lobby["width"] < width  # the lobby keeps its card
+    await join(alice)
+    await page.mouse.move(width / 2, height / 2)
+    stage = await box(page, "[data-composite]")
+    assert fills(stage, width, height), stage
+    assert await page.evaluate("document.documentElement.scrollWidth") <= width
+    toolbar = await box(page, "[data-controls]")
+    assert toolbar["x"] >= 0 and toolbar["x"] + toolbar["width"] <= width, toolbar
+    assert toolbar["y"] + toolbar["height"] <= height, toolbar
+    await expect(page.locator(".site-header")).to_be_hidden()  # no page chrome in the call
+    await screenshot(page, f"call-{width}x{height}.png")
+
+    chat = page.locator("[data-tool=chat]")
+    await chat.click()
+    await expect(chat).to_have_attribute("aria-expanded", "true")
+    await expect(page.get_by_label("Message")).to_be_focused()
+    side = await box(page, "[data-side]")
+    beside = await box(page, "[data-composite]")
+    if width > 700:  # beside the stage, which shrinks to make room
+        assert beside["x"] + beside["width"] <= side["x"] + 1, (beside, side)
+        assert side["x"] + side["width"] <= width + 1
+        assert beside["height"] == pytest.approx(height, abs=1)
+    else:  # over the stage, which stays as it was
+        assert fills(side, width, height), side
+        assert fills(beside, width, height), beside
+    await screenshot(page, f"call-panel-{width}x{height}.png")
+    await page.keyboard.press("Escape")
+    await expect(page.locator("[data-side]")).to_be_hidden()
+    await expect(chat).to_have_attribute("aria-expanded", "false")
+    await expect(chat).to_be_focused()  # back where it was
+    assert fills(await box(page, "[data-composite]"), width, height)
+    assert problems(alice) == [], alice.problems
+
+
+async def opacity(page: Page) -> float:
+    value: Any = await page.locator("[data-controls]").evaluate("e => getComputedStyle(e).opacity")
+    return float(value)
+
+
+async def test_the_shortcuts_toggle_mute_camera_and_chat_and_the_toolbar_hides_when_idle(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    alice = await person(browser, live_server, 1280, 800)
+    page = alice.page
+    await join(alice)
+    mic = page.locator("[data-mic]")
+    camera = page.locator("[data-camera-toggle]")
+    await page.evaluate("document.activeElement.blur()")  # the keyboard on the page, not a button
+    await page.keyboard.press("m")
+    await expect(mic).to_have_attribute("aria-pressed", "true")
+    await expect(page.get_by_role("status")).to_have_text("Microphone muted.")
+    audio = "document.querySelector('[data-preview]').srcObject.getAudioTracks()[0].enabled"
+    assert await page.evaluate(audio) is False
+    await page.keyboard.press("Shift+M")  # the same key either case
+    await expect(mic).to_have_attribute("aria-pressed", "false")
+    await page.keyboard.press("v")
+    await expect(camera).to_have_attribute("aria-pressed", "true")
+    await expect(page.get_by_role("status")).to_have_text("Camera off.")
+    await page.keyboard.press("Control+v")  # a modifier: not a shortcut
+    await expect(camera).to_have_attribute("aria-pressed", "true")
+
+    await page.keyboard.press("c")
+    message = page.get_by_label("Message")
+    await expect(message).to_be_focused()
+    await page.keyboard.type("mvc")  # typed, not shortcuts
+    await expect(message).to_have_value("mvc")
+    await expect(mic).to_have_attribute("aria-pressed", "false")
+    await expect(camera).to_have_attribute("aria-pressed", "true")
+    await page.keyboard.press("Escape")
+    await expect(message).to_be_hidden()
+
+    # idle: no pointer or keyboard for ~3 s and the focus outside the toolbar hides it
+    await expect(page.locator("[data-tool=chat]")).to_be_focused()  # Escape brought it back
+    await page.evaluate("document.activeElement.blur()")
+    await page.mouse.move(200, 200)
+    assert await opacity(page) == 1
+    await expect(page.locator("[data-controls]")).to_have_attribute("data-idle", "true", timeout=5000)
+    await asyncio.sleep(0.5)  # the fade
+    assert await opacity(page) == 0
+    await page.mouse.move(300, 300)
+    await expect(page.locator("[data-controls]")).to_have_attribute("data-idle", "false")
+    await asyncio.sleep(0.5)
+    assert await opacity(page) == 1
+    # never hidden while the focus is in it
+    await page.keyboard.press("v")
+    await camera.focus()
+    await asyncio.sleep(3.5)
+    await expect(page.locator("[data-controls]")).to_have_attribute("data-idle", "false")
+    assert problems(alice) == [], alice.problems
