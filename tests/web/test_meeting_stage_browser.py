@@ -43,7 +43,9 @@ async def browser() -> AsyncIterator[Browser]:
     if not CHROMIUM.exists():
         unavailable("chromium not installed")
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
         try:
             yield launched
         finally:
@@ -199,7 +201,9 @@ async def test_the_shortcuts_toggle_mute_camera_and_chat_and_the_toolbar_hides_w
     await page.evaluate("document.activeElement.blur()")
     await page.mouse.move(200, 200)
     assert await opacity(page) == 1
-    await expect(page.locator("[data-controls]")).to_have_attribute("data-idle", "true", timeout=5000)
+    await expect(page.locator("[data-controls]")).to_have_attribute(
+        "data-idle", "true", timeout=5000
+    )
     await asyncio.sleep(0.5)  # the fade
     assert await opacity(page) == 0
     await page.mouse.move(300, 300)
