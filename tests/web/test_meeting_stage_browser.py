@@ -80,7 +80,7 @@ async def serious_violations(page: Page) -> list[str]:
 async def box(page: Page, selector: str) -> dict[str, float]:
     found = await page.locator(selector).bounding_box()
     assert found is not None, selector
-    return dict(found)
+    return {"x": found["x"], "y": found["y"], "width": found["width"], "height": found["height"]}
 
 
 def fills(found: dict[str, float], width: int, height: int) -> bool:
@@ -132,7 +132,8 @@ async def test_the_composite_fills_the_viewport_and_the_panel_opens_beside_or_ov
     assert fills(stage, width, height), stage
     assert await page.evaluate("document.documentElement.scrollWidth") <= width
     toolbar = await box(page, "[data-controls]")
-    assert toolbar["x"] >= 0 and toolbar["x"] + toolbar["width"] <= width, toolbar
+    assert toolbar["x"] >= 0, toolbar
+    assert toolbar["x"] + toolbar["width"] <= width, toolbar
     assert toolbar["y"] + toolbar["height"] <= height, toolbar
     await expect(page.locator(".site-header")).to_be_hidden()  # no page chrome in the call
     await screenshot(page, f"call-{width}x{height}.png")

@@ -56,7 +56,8 @@ async def run(page: Page, body: str) -> Any:
     return await page.evaluate(
         "async (body) => { const s = await import('/static/meeting/shortcuts.js');"
         " const icons = await import('/static/meeting/icons.js');"
-        " return await (new Function('s', 'icons', 'return (async () => {' + body + '})()'))(s, icons); }",
+        " const run = new Function('s', 'icons', 'return (async () => {' + body + '})()');"
+        " return await run(s, icons); }",
         body,
     )
 
@@ -65,7 +66,8 @@ KEYS = """
 const target = document.body;
 const ev = (key, extra = {}) => ({ key, target, ...extra });
 return {
-  m: s.shortcutFor(ev("m")), M: s.shortcutFor(ev("M", { shiftKey: true })), v: s.shortcutFor(ev("v")),
+  m: s.shortcutFor(ev("m")), M: s.shortcutFor(ev("M", { shiftKey: true })),
+  v: s.shortcutFor(ev("v")),
   s: s.shortcutFor(ev("s")), c: s.shortcutFor(ev("c")), p: s.shortcutFor(ev("p")),
   r: s.shortcutFor(ev("r")), l: s.shortcutFor(ev("l")), f: s.shortcutFor(ev("f")),
   x: s.shortcutFor(ev("x")), enter: s.shortcutFor(ev("Enter")), space: s.shortcutFor(ev(" ")),
@@ -110,9 +112,18 @@ async def test_each_key_maps_to_its_button_and_modifiers_do_not(page: Page) -> N
 
 
 TYPING = """
-const make = (html) => { const box = document.createElement("div"); box.append(html()); document.body.append(box); return box.firstChild; };
+const make = (html) => {
+  const box = document.createElement("div");
+  box.append(html());
+  document.body.append(box);
+  return box.firstChild;
+};
 const input = (type) => make(() => Object.assign(document.createElement("input"), { type }));
-const editable = make(() => { const d = document.createElement("div"); d.contentEditable = "true"; return d; });
+const editable = make(() => {
+  const d = document.createElement("div");
+  d.contentEditable = "true";
+  return d;
+});
 const targets = {
   text: input("text"), password: input("password"), url: input("url"), file: input("file"),
   checkbox: input("checkbox"), radio: input("radio"),
@@ -143,7 +154,8 @@ async def test_the_toolbar_hides_only_when_idle_in_the_call_with_nothing_open(pa
         const out = [];
         for (const inCall of [false, true]) for (const idle of [false, true])
           for (const focusInside of [false, true]) for (const panelOpen of [false, true])
-            out.push([inCall, idle, focusInside, panelOpen, s.toolbarHidden({ inCall, idle, focusInside, panelOpen })]);
+            out.push([inCall, idle, focusInside, panelOpen,
+                      s.toolbarHidden({ inCall, idle, focusInside, panelOpen })]);
         return out;
         """,
     )
@@ -195,7 +207,8 @@ async def test_every_icon_is_an_svg_hidden_from_assistive_technology(page: Page)
         const out = {};
         for (const name of Object.keys(icons.ICONS)) {
           const svg = icons.icon(name);
-          out[name] = [svg.namespaceURI, svg.getAttribute("aria-hidden"), svg.querySelectorAll("path").length];
+          const paths = svg.querySelectorAll("path").length;
+          out[name] = [svg.namespaceURI, svg.getAttribute("aria-hidden"), paths];
         }
         const slot = document.createElement("button");
         const span = document.createElement("span");
