@@ -117,7 +117,7 @@ async def test_axe_finds_no_serious_violations_in_the_lobby_or_the_call(
     assert problems(alice) == [], alice.problems
 
 
-@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844), (360, 640), (3840, 2160)])
 async def test_the_composite_fills_the_viewport_and_the_panel_opens_beside_or_over_it(
     browser: Browser, live_server: LiveServer, width: int, height: int
 ) -> None:
@@ -148,9 +148,14 @@ async def test_the_composite_fills_the_viewport_and_the_panel_opens_beside_or_ov
         assert beside["x"] + beside["width"] <= side["x"] + 1, (beside, side)
         assert side["x"] + side["width"] <= width + 1
         assert beside["height"] == pytest.approx(height, abs=1)
-    else:  # over the stage, which stays as it was
+    else:  # over the stage, which stays as it was; what is behind the panel is inert
         assert fills(side, width, height), side
         assert fills(beside, width, height), beside
+        assert await page.locator(".room__main").evaluate("e => e.inert") is True
+        await page.locator("[data-side-close]").focus()  # the panel's first control
+        await page.keyboard.press("Shift+Tab")  # not on to the toolbar under the panel
+        assert await page.evaluate("!document.activeElement.closest('.room__main')")
+        await page.get_by_label("Message").focus()
     await screenshot(page, f"call-panel-{width}x{height}.png")
     await page.keyboard.press("Escape")
     await expect(page.locator("[data-side]")).to_be_hidden()

@@ -145,7 +145,7 @@ export class Meeting {
   }
 
   fullscreen() {
-    const screen = this.view.screen;
+    const screen = this.view.root; // the stage with its toolbar and panel (stage.js)
     if (document.fullscreenElement) {
       document.exitFullscreen().catch(() => {});
     } else if (screen.requestFullscreen) {

@@ -2,7 +2,8 @@
 // (tooltips naming their shortcuts, hidden when idle), the side panel for chat, people,
 // recording and the host controls (beside the stage, over it on a phone), and the recording
 // and broadcast badges on the stage. The toolbar's buttons keep their own handlers
-// (devices.js, share.js, meeting.js); the shortcuts click them.
+// (devices.js, share.js, meeting.js); the shortcuts click them. Vanilla ES modules, no framework
+// or build step. On a narrow screen the panel covers the stage: what is behind it is inert.
 
 import { fillIcons } from "./icons.js";
 import { IDLE_MS, IdleTimer, keyOf, shortcutFor, toolbarHidden } from "./shortcuts.js";
@@ -35,6 +36,8 @@ export class Stage {
     this.open = null; // the section shown in the side panel, or null (closed)
     this.opener = null; // what had the focus when the panel opened
     this.idle = new IdleTimer(IDLE_MS, () => this.update());
+    this.main = root.querySelector(".room__main");
+    this.narrow = window.matchMedia("(max-width: 700px)"); // as meeting.css
   }
 
   get inCall() {
@@ -58,6 +61,7 @@ export class Stage {
       }
     }
     this.close.addEventListener("click", () => this.hidePanel());
+    this.narrow.addEventListener("change", () => this.update());
     document.addEventListener("keydown", (event) => this.key(event));
     for (const type of ["pointermove", "pointerdown", "keydown", "wheel"]) {
       document.addEventListener(type, () => this.active(), { passive: true });
@@ -102,6 +106,8 @@ export class Stage {
       panelOpen: this.open !== null,
     });
     this.call.classList.toggle("call--idle", hidden);
+    this.root.classList.toggle("room--idle", hidden); // the status line fades with it
+    this.main.inert = this.inCall && this.open !== null && this.narrow.matches;
     this.toolbar.dataset.idle = hidden ? "true" : "false";
   }
 
@@ -161,6 +167,7 @@ export class Stage {
     delete this.side.dataset.view;
     this.pressTools();
     this.view.toggleChat(false);
+    this.update(); // no longer inert: the focus may go back
     if (refocus && this.inCall) {
       const back = visible(this.opener) && this.toolbar.contains(this.opener) ? this.opener : this.tools.get(section);
       back.focus();
