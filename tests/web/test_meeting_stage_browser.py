@@ -216,9 +216,17 @@ async def test_the_shortcuts_toggle_mute_camera_and_chat_and_the_toolbar_hides_w
     await expect(page.locator("[data-controls]")).to_have_attribute("data-idle", "false")
     await asyncio.sleep(0.5)
     assert await opacity(page) == 1
-    # never hidden while the focus is in it
+    # never hidden while the keyboard's focus is in it; the arrows move along it
     await page.keyboard.press("v")
     await camera.focus()
+    await page.keyboard.press("ArrowLeft")
+    await expect(mic).to_be_focused()
+    await page.keyboard.press("ArrowLeft")  # round to the end
+    await expect(page.locator("[data-leave]")).to_be_focused()
+    await page.keyboard.press("ArrowRight")
+    await expect(mic).to_be_focused()
+    await page.mouse.move(5, 5)  # the mouse leaves the toolbar
     await asyncio.sleep(3.5)
     await expect(page.locator("[data-controls]")).to_have_attribute("data-idle", "false")
+    assert await opacity(page) == 1
     assert problems(alice) == [], alice.problems

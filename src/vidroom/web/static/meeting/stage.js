@@ -38,6 +38,7 @@ export class Stage {
     this.idle = new IdleTimer(IDLE_MS, () => this.update());
     this.main = root.querySelector(".room__main");
     this.narrow = window.matchMedia("(max-width: 700px)"); // as meeting.css
+    this.hover = window.matchMedia("(hover: hover)");
   }
 
   get inCall() {
@@ -102,7 +103,7 @@ export class Stage {
     const hidden = toolbarHidden({
       inCall: this.inCall,
       idle: this.idle.idle,
-      focusInside: this.toolbar.contains(document.activeElement),
+      focusInside: this.holding(),
       panelOpen: this.open !== null,
     });
     this.call.classList.toggle("call--idle", hidden);
@@ -111,8 +112,31 @@ export class Stage {
     this.toolbar.dataset.idle = hidden ? "true" : "false";
   }
 
+  /**
+   * Whether the toolbar is in use: the keyboard's focus in it (a tap or click that left a button
+   * focused does not count), or a mouse resting over it.
+   */
+  holding() {
+    const active = document.activeElement;
+    const focused = this.toolbar.contains(active) && active.matches(":focus-visible");
+    return focused || (this.hover.matches && this.toolbar.matches(":hover"));
+  }
+
+  /** Left and right arrows move along the toolbar's buttons (the toolbar pattern), Home and End. */
+  arrow(event) {
+    const buttons = Array.from(this.toolbar.querySelectorAll("button")).filter(visible);
+    const at = buttons.indexOf(document.activeElement);
+    const to = { ArrowLeft: at - 1, ArrowRight: at + 1, Home: 0, End: buttons.length - 1 }[event.key];
+    if (at < 0 || to === undefined || event.ctrlKey || event.altKey || event.metaKey) {
+      return false;
+    }
+    event.preventDefault();
+    buttons[(to + buttons.length) % buttons.length].focus();
+    return true;
+  }
+
   key(event) {
-    if (!this.inCall) {
+    if (!this.inCall || this.arrow(event)) {
       return;
     }
     const action = shortcutFor(event);
