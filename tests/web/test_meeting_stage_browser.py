@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, async_playwright, expect
@@ -229,4 +230,33 @@ async def test_the_shortcuts_toggle_mute_camera_and_chat_and_the_toolbar_hides_w
     await asyncio.sleep(3.5)
     await expect(page.locator("[data-controls]")).to_have_attribute("data-idle", "false")
     assert await opacity(page) == 1
+    assert problems(alice) == [], alice.problems
+
+
+async def test_the_chat_button_counts_messages_while_the_panel_is_closed(
+    browser: Browser, live_server: LiveServer
+) -> None:
+    alice_gui, bob_gui = await meeting_for(live_server, ["Alice", "Bob"])
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    alice = Person("Alice", await context.new_page(), alice_gui)
+    await join(alice)
+    page = alice.page
+    chat = page.locator("[data-tool=chat]")
+    count = page.locator("[data-chat-count]")
+    await expect(count).to_be_hidden()
+    bob_key = bob_gui.split("?", 1)[1]
+    async with httpx.AsyncClient(base_url=live_server.url) as api:
+        for text in ("one", "two"):
+            sent = await api.post(
+                f"/rooms/{bob_key}/messages", data={"type": "chat", "content": text}
+            )
+            assert sent.status_code == 201, sent.text
+            await expect(page.locator("[data-chat-log]")).to_contain_text(text)
+    await expect(count).to_have_text("2")
+    await expect(count).to_be_visible()
+    await expect(chat).to_have_attribute("aria-label", "Chat (2 new)")
+    await chat.click()  # read: no longer new
+    await expect(count).to_be_hidden()
+    await expect(chat).to_have_attribute("aria-label", "Chat")
     assert problems(alice) == [], alice.problems
