@@ -202,6 +202,16 @@ async def test_the_shortcuts_toggle_mute_camera_and_chat_and_the_toolbar_hides_w
     await expect(camera).to_have_attribute("aria-pressed", "true")
     await page.keyboard.press("Escape")
     await expect(message).to_be_hidden()
+    # a host's record and layout buttons open their parts of the panel
+    await page.keyboard.press("r")
+    await expect(page.get_by_role("button", name="Start recording")).to_be_focused()
+    await expect(page.locator("[data-tool=record]")).to_have_attribute("aria-expanded", "true")
+    await page.keyboard.press("Escape")
+    await expect(page.locator("[data-tool=chat]")).to_be_focused()  # where R was pressed
+    await page.keyboard.press("l")
+    await expect(page.get_by_label("Layout", exact=True)).to_be_focused()
+    await page.get_by_role("button", name="Close the panel").click()
+    await expect(page.locator("[data-tool=chat]")).to_be_focused()  # where L was pressed
 
     # idle: no pointer or keyboard for ~3 s and the focus outside the toolbar hides it
     await expect(page.locator("[data-tool=chat]")).to_be_focused()  # Escape brought it back
