@@ -75,6 +75,8 @@ export class Stage {
       attributes: true,
       attributeFilter: ["hidden", "data-state"],
     });
+    // a new status line is news: it shows (with the toolbar) even when idle
+    new MutationObserver(() => this.active()).observe(this.view.status, { childList: true, characterData: true, subtree: true });
     this.sync();
   }
 
