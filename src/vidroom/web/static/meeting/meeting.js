@@ -15,6 +15,7 @@ import { People } from "./people.js";
 import { Realtime } from "./rt.js";
 import { SeppCall, reasonText } from "./sepp.js";
 import { ScreenShare } from "./share.js";
+import { Stage } from "./stage.js";
 import { Toasts } from "./toasts.js";
 import { renderedPeople, safeExitUrl } from "./ui.js";
 
@@ -54,6 +55,8 @@ export class Meeting {
     this.chat = new Chat(view, api, room);
     this.egress = new Egress(new EgressView(view.root), api, room);
     this.host = new HostControls(view.root, api, { room, rt: () => this.rt, share: this.share });
+    this.stage = new Stage(view);
+    view.onPart = (part) => this.stage.part(part);
   }
 
   async start() {
@@ -87,6 +90,7 @@ export class Meeting {
     this.chat.bind();
     this.egress.bind();
     this.host.bind();
+    this.stage.bind();
     window.addEventListener("pagehide", () => {
       if (this.call) {
         this.call.leave();
@@ -172,7 +176,7 @@ export class Meeting {
   }
 
   fullscreen() {
-    const screen = this.view.screen;
+    const screen = this.view.root; // the stage with its toolbar and panel (stage.js)
     if (document.fullscreenElement) {
       document.exitFullscreen().catch(() => {});
     } else if (screen.requestFullscreen) {
