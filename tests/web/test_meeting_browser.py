@@ -124,10 +124,7 @@ class Person:
     async def say(self, text: str) -> None:
         box = self.page.get_by_label("Message")
         if not await box.is_visible():
-            if await self.room.get_attribute("data-part") == "call":  # the toolbar opens the panel
-                await self.page.locator("[data-tool=chat]").click()
-            else:  # folded behind a toggle at phone width
-                await self.page.get_by_role("button", name="Show chat").click()
+            await self.page.get_by_role("button", name="Show chat").click()
         await box.fill(text)
         await box.press("Enter")
 

@@ -61,8 +61,6 @@ async def in_call(person: Person) -> None:
         "You are in the meeting.", timeout=MEDIA_TIMEOUT_MS
     )
     await person.playing("[data-composite]")
-    # the side panel (people, chat, recording, host controls) opens from the toolbar
-    await person.page.locator("[data-tool=people]").click()
 
 
 def no_problems(person: Person, expected: str = "WebSocket") -> None:
@@ -119,17 +117,6 @@ async def test_the_second_participant_sees_recording_paused_and_stopped(
     await expect(indicator).to_have_text("Recording", timeout=MEDIA_TIMEOUT_MS)
     await expect(a.get_by_role("button", name="Pause recording")).to_be_focused()
     await expect(indicator).to_have_attribute("aria-live", "polite")
-    # on the stage, over the composite; the toolbar's record button shows it too
-    await expect(indicator).to_be_visible()
-    stage = await b.locator("[data-composite]").bounding_box()
-    badge = await indicator.bounding_box()
-    assert stage
-    assert badge
-    assert stage["x"] <= badge["x"]
-    assert badge["x"] + badge["width"] <= stage["x"] + stage["width"]
-    assert stage["y"] <= badge["y"]
-    assert badge["y"] + badge["height"] <= stage["y"] + stage["height"]
-    await expect(b.locator("[data-tool=record]")).to_have_attribute("data-state", "recording")
     await expect(b.get_by_role("button", name="Stop recording")).to_be_visible()
     await expect(a.get_by_role("button", name="Start recording")).to_be_hidden()
 
@@ -321,9 +308,6 @@ async def test_a_broadcast_goes_live_on_nginx_rtmp_and_stops(
         state = person.page.locator("[data-bcast-state]")
         await expect(state).to_have_text("Broadcasting live", timeout=MEDIA_TIMEOUT_MS)
     await expect(page.get_by_label("Stream key")).to_have_value("")
-    live = page.locator("[data-live-indicator]")  # the badge on the stage
-    await expect(live).to_have_text("Live")
-    await expect(live).to_be_visible()
     await asyncio.sleep(1.0)
     assert rtmp.recorded("key").stat().st_size > 0
 
@@ -331,7 +315,6 @@ async def test_a_broadcast_goes_live_on_nginx_rtmp_and_stops(
     await asyncio.to_thread(rtmp.stop)
     state = bob.page.locator("[data-bcast-state]")
     await expect(state).to_have_text("Broadcast reconnecting…", timeout=MEDIA_TIMEOUT_MS)
-    await expect(live).to_have_text("Live: reconnecting…")
     await asyncio.to_thread(rtmp.start)
     await expect(state).to_have_text("Broadcasting live", timeout=MEDIA_TIMEOUT_MS)
 
@@ -347,6 +330,5 @@ async def test_a_broadcast_goes_live_on_nginx_rtmp_and_stops(
             timeout=MEDIA_TIMEOUT_MS
         )
         await expect(person.page.locator("[data-bcast-state]")).to_be_hidden()
-    await expect(live).to_be_hidden()
     no_problems(alice)
     no_problems(bob)

@@ -149,8 +149,6 @@ async def in_call(person: Person) -> None:
         "You are in the meeting.", timeout=MEDIA_TIMEOUT_MS
     )
     await person.playing("[data-composite]")
-    # the side panel (people, chat, recording, host controls) opens from the toolbar
-    await person.page.locator("[data-tool=people]").click()
 
 
 def access_key(person: Person) -> str:

@@ -15,7 +15,6 @@ import { People } from "./people.js";
 import { Realtime } from "./rt.js";
 import { SeppCall, reasonText } from "./sepp.js";
 import { ScreenShare } from "./share.js";
-import { Stage } from "./stage.js";
 import { Toasts } from "./toasts.js";
 import { renderedPeople, safeExitUrl } from "./ui.js";
 
@@ -55,8 +54,6 @@ export class Meeting {
     this.chat = new Chat(view, api, room);
     this.egress = new Egress(new EgressView(view.root), api, room);
     this.host = new HostControls(view.root, api, { room, rt: () => this.rt, share: this.share });
-    this.stage = new Stage(view);
-    view.onPart = (part) => this.stage.part(part);
   }
 
   async start() {
@@ -90,7 +87,6 @@ export class Meeting {
     this.chat.bind();
     this.egress.bind();
     this.host.bind();
-    this.stage.bind();
     window.addEventListener("pagehide", () => {
       if (this.call) {
         this.call.leave();
@@ -176,7 +172,7 @@ export class Meeting {
   }
 
   fullscreen() {
-    const screen = this.view.root; // the stage with its toolbar and panel (stage.js)
+    const screen = this.view.screen;
     if (document.fullscreenElement) {
       document.exitFullscreen().catch(() => {});
     } else if (screen.requestFullscreen) {

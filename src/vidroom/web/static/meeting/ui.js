@@ -65,10 +65,7 @@ export class View {
     this.chatLog = $("[data-chat-log]");
     this.chatForm = $("[data-chat-form]");
     this.chatInput = $("[data-chat-input]");
-    this.chatCount = $("[data-chat-count]");
-    this.chatTool = $("[data-tool=chat]");
     this.unread = 0;
-    this.onPart = () => {}; // told which part shows (stage.js)
   }
 
   say(text) {
@@ -86,7 +83,6 @@ export class View {
     this.call.hidden = part !== "call";
     this.left.hidden = part !== "left";
     this.root.dataset.part = part;
-    this.onPart(part);
   }
 
   pressed(button, on) {
@@ -193,10 +189,5 @@ export class View {
     this.chatToggle.textContent = open
       ? "Hide chat"
       : this.unread > 0 ? "Show chat (" + this.unread + " new)" : "Show chat";
-    // the toolbar's chat button (in the call) counts them too
-    const unread = open ? 0 : this.unread;
-    this.chatCount.textContent = unread > 0 ? String(unread) : "";
-    this.chatCount.hidden = unread === 0;
-    this.chatTool.setAttribute("aria-label", unread > 0 ? "Chat (" + unread + " new)" : "Chat");
   }
 }
